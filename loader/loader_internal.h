@@ -1,0 +1,148 @@
+/*
+ * loader_internal.h - what the format readers inside loader/ share.  Nothing
+ * outside loader/ includes this (tools and runtime use include/ only).
+ *
+ * Open path (loader/file_open.c):
+ *   map or read the file -> detect the format from its bytes -> call that
+ *   format's open function, which runs the pickle(s) into f->graph, sets
+ *   f->root, and adds arrays with ckpt__file_add_array() (metadata only).
+ *   Data is resolved lazily by the array's `resolve` callback.
+ *
+ * Path walk (loader/array_paths.c): walks the graph from f->root with an explicit
+ * stack, a visited set and the depth limit, builds dotted paths, and asks each
+ * recognizer in turn whether a node is an array/tensor.
+ */
+#ifndef CKPT_LOADER_INTERNAL_H
+#define CKPT_LOADER_INTERNAL_H
+
+#include "ckpt/ckpt_file.h"
+#include "ckpt/ckpt_pickle.h"
+
+#include <stdint.h>
+
+/* ---- memory (loader/alloc.c) ---- */
+void *ckpt__realloc(const ckpt_allocator *a, void *p, size_t old_size, size_t new_size);
+void *ckpt__malloc(const ckpt_allocator *a, size_t n);
+void *ckpt__calloc(const ckpt_allocator *a, size_t count, size_t size); /* overflow-checked */
+void ckpt__free(const ckpt_allocator *a, void *p, size_t size);
+/* 64-byte (or `align`, a power of two >= 64) aligned block; free with ckpt__aligned_free. */
+void *ckpt__aligned_alloc(const ckpt_allocator *a, size_t n, size_t align);
+void ckpt__aligned_free(const ckpt_allocator *a, void *p);
+char *ckpt__strdup(const ckpt_allocator *a, const char *s);
+
+/* Checked arithmetic: return 0 on overflow. */
+static inline int ckpt__add_ok(uint64_t a, uint64_t b, uint64_t *r) {
+    if (a > UINT64_MAX - b) return 0;
+    *r = a + b;
+    return 1;
+}
+static inline int ckpt__mul_ok(uint64_t a, uint64_t b, uint64_t *r) {
+    if (a != 0 && b > UINT64_MAX / a) return 0;
+    *r = a * b;
+    return 1;
+}
+
+/* ---- bounded reader cursor ---- */
+typedef struct ckpt__cursor {
+    const uint8_t *p;
+    size_t len;
+    size_t pos;
+} ckpt__cursor;
+
+static inline int ckpt__has(const ckpt__cursor *c, size_t n) { return c->len - c->pos >= n; }
+
+/* ---- one array record ---- */
+typedef struct ckpt__array ckpt__array;
+typedef ckpt_status (*ckpt__resolve_fn)(ckpt_file *f, ckpt__array *a, ckpt_error *err);
+
+struct ckpt__array {
+    ckpt_array_info info;       /* public view; pointers below back it */
+    ckpt_dtype_info *dtype;     /* owned by the file (f->alloc) or static */
+    int64_t *shape;             /* ndim entries, owned */
+    int64_t *strides;           /* ndim entries, owned, bytes */
+    char *path;                 /* owned */
+    /* data source, interpreted by `resolve` (generic default: see below) */
+    const uint8_t *src;         /* bytes of the data if known (into map/owned buffer) */
+    uint64_t src_len;           /* bytes available at src (bound for strides) */
+    ckpt__resolve_fn resolve;   /* NULL: generic resolve over src/src_len */
+    void *fmt;                  /* format-private (e.g. torch storage index) */
+    void *copy;                 /* aligned copy, if one was made (ckpt__aligned_free) */
+    const void *data;           /* resolved pointer */
+};
+
+/* ---- the file handle ---- */
+struct ckpt_file {
+    ckpt_allocator alloc;
+    ckpt_limits limits;
+    unsigned flags;
+    size_t min_align;
+    char *path;                 /* NULL for memory */
+
+    const uint8_t *map;         /* whole file bytes */
+    size_t map_len;
+    int is_mmap;                /* map came from mmap (munmap on close) */
+    void *owned;                /* map came from a read/decompress buffer we own */
+    size_t owned_len;
+
+    ckpt_format format;
+    const char *codec;          /* static string or NULL */
+    int protocol;
+
+    ckpt_graph *graph;
+    ckpt_value *root;
+    ckpt_value **pickles;       /* every pickle root in the file, in order */
+    size_t n_pickles, cap_pickles;
+
+    ckpt__array *arrays;
+    size_t n_arrays, cap_arrays;
+    /* value -> array index lookup (open addressing on ckpt_value_id), built lazily */
+    uint64_t *by_value;         /* key id+1 in high bits? see array_table.c */
+    size_t by_value_cap;
+
+    char **facts;               /* key, value, key, value ... */
+    size_t n_facts, cap_facts;
+
+    /* format-private state and its destructor */
+    void *fmt_state;
+    void (*fmt_free)(ckpt_file *f);
+};
+
+/* Add an array described by the caller; takes ownership of nothing: copies
+   shape/strides/path.  `dtype` must live as long as f (use ckpt__dtype_*).
+   strides may be NULL (C-contiguous computed).  On success *out (may be NULL)
+   is the new record, whose src/resolve/fmt the caller then sets. Checks ndim,
+   dims >= 0, element count and byte size overflow, limits.max_arrays. */
+ckpt_status ckpt__file_add_array(ckpt_file *f, const char *path, const ckpt_value *value,
+                                 const ckpt_dtype_info *dtype, uint32_t ndim, const int64_t *shape,
+                                 const int64_t *strides, ckpt__array **out, ckpt_error *err);
+/* Record a displayable fact (copied). */
+ckpt_status ckpt__file_add_fact(ckpt_file *f, const char *key, const char *value);
+/* Remember another pickle root. */
+ckpt_status ckpt__file_add_pickle(ckpt_file *f, ckpt_value *root);
+/* Copy `n` bytes into an aligned buffer owned by the array (honours min_align). */
+ckpt_status ckpt__array_copy_in(ckpt_file *f, ckpt__array *a, const uint8_t *src, uint64_t n,
+                                int byteswap, ckpt_error *err);
+/* Check that an array with these shape/strides fits in `avail` bytes starting
+   at byte offset `base` (negative strides allowed); CKPT_E_BOUNDS otherwise. */
+ckpt_status ckpt__check_span(const ckpt__array *a, uint64_t base, uint64_t avail,
+                             ckpt_error *err);
+
+/* ---- format readers: probe (cheap, on the first bytes) and open ---- */
+ckpt_status ckpt__open_pickle(ckpt_file *f, ckpt_error *err);       /* pickle + joblib */
+ckpt_status ckpt__open_joblib_compressed(ckpt_file *f, ckpt_error *err);
+ckpt_status ckpt__open_npy(ckpt_file *f, ckpt_error *err);
+ckpt_status ckpt__open_zip(ckpt_file *f, ckpt_error *err);          /* npz / torch zip / torchscript */
+ckpt_status ckpt__open_torch_legacy(ckpt_file *f, ckpt_error *err);
+ckpt_status ckpt__open_torch_tar(ckpt_file *f, ckpt_error *err);
+ckpt_status ckpt__open_sharded(ckpt_file *f, ckpt_error *err);
+
+/* ---- recognizers used by the path walk ---- */
+/* Return 1 when `v` was turned into an array (added to f), 0 when it is not an
+   array node (the walk then descends into it), negative status on error. */
+typedef int (*ckpt__recognizer)(ckpt_file *f, ckpt_value *v, const char *path, ckpt_error *err);
+int ckpt__recognize_numpy(ckpt_file *f, ckpt_value *v, const char *path, ckpt_error *err);
+int ckpt__recognize_torch(ckpt_file *f, ckpt_value *v, const char *path, ckpt_error *err);
+/* Walk from `root` (prefix may be "" ) calling the recognizers. */
+ckpt_status ckpt__walk_arrays(ckpt_file *f, ckpt_value *root, const char *prefix, ckpt_error *err);
+
+#endif /* CKPT_LOADER_INTERNAL_H */
