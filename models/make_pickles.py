@@ -581,6 +581,15 @@ def value_sets(proto):
     if proto in (1, 4):  # batching of 1000 items per APPENDS/SETITEMS/ADDITEMS
         v["long_list"] = (list(range(1001)) + ["end"], "1002 items: APPENDS batches")
         v["long_dict"] = ({"k%d" % i: i for i in range(1001)}, "1001 keys: SETITEMS batches")
+    if proto in (0, 2, 4):
+        deep_list = "bottom"
+        for i in range(600):
+            deep_list = [deep_list]
+        deep_tuple = ("leaf",)
+        for i in range(300):
+            deep_tuple = (deep_tuple, i)
+        v["deep"] = ([deep_list, deep_tuple], "a list nested 600 deep, a tuple 300 deep "
+                     "(300 nested MARKs in protocols 0/1)")
     if proto == 4:
         v["big_set"] = ({i for i in range(1001)}, "1001 items: ADDITEMS batches")
     if proto >= 2:
@@ -595,7 +604,7 @@ def value_sets(proto):
     return v
 
 
-PLAIN = {"ints", "floats", "strings", "containers", "long_list", "long_dict", "big_set",
+PLAIN = {"deep", "ints", "floats", "strings", "containers", "long_list", "long_dict", "big_set",
          "shared", "recursive", "memo_large"}
 
 
@@ -718,6 +727,7 @@ def main():
         # str hashing is randomized: fix it so set order (and the output) is stable
         env = dict(os.environ, PYTHONHASHSEED="0")
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    sys.setrecursionlimit(20000)  # the deep fixtures
     os.makedirs(OUT, exist_ok=True)
     for fn in os.listdir(OUT):
         if fn.endswith((".pkl", ".json")) or ".buf" in fn:
