@@ -135,6 +135,9 @@ ckpt_status ckpt__open_zip(ckpt_file *f, ckpt_error *err);          /* npz / tor
 ckpt_status ckpt__open_torch_legacy(ckpt_file *f, ckpt_error *err);
 ckpt_status ckpt__open_torch_tar(ckpt_file *f, ckpt_error *err);
 ckpt_status ckpt__open_sharded(ckpt_file *f, ckpt_error *err);
+/* .npz: called by ckpt__open_zip (loader/zip.c) when every member is a .npy;
+   `za` is the libzip archive (zip_t *) opened over f->map. */
+ckpt_status ckpt__open_npz(ckpt_file *f, void *za, ckpt_error *err);
 
 /* ---- recognizers used by the path walk ---- */
 /* Return 1 when `v` was turned into an array (added to f), 0 when it is not an

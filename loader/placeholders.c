@@ -1,0 +1,38 @@
+/*
+ * placeholders.c - TEMPORARY definitions of loader functions that are being
+ * written, so that the library links meanwhile.  Whoever writes the real
+ * function deletes its placeholder here in the same commit.  This file must
+ * be empty (deleted) before the work is called done.
+ */
+#include "loader_internal.h"
+
+#define CKPT__NOT_YET(fn)                                                                  \
+    ckpt_status fn(ckpt_file *f, ckpt_error *err) {                                        \
+        (void)f;                                                                           \
+        return ckpt_error_set(err, CKPT_E_UNSUPPORTED, -1, "%s: not implemented yet", #fn); \
+    }
+
+CKPT__NOT_YET(ckpt__open_pickle)
+CKPT__NOT_YET(ckpt__open_joblib_compressed)
+CKPT__NOT_YET(ckpt__open_npy)
+CKPT__NOT_YET(ckpt__open_zip)
+CKPT__NOT_YET(ckpt__open_torch_legacy)
+CKPT__NOT_YET(ckpt__open_torch_tar)
+CKPT__NOT_YET(ckpt__open_sharded)
+
+ckpt_status ckpt__open_npz(ckpt_file *f, void *za, ckpt_error *err) {
+    (void)f; (void)za;
+    return ckpt_error_set(err, CKPT_E_UNSUPPORTED, -1, "npz: not implemented yet");
+}
+int ckpt__recognize_numpy(ckpt_file *f, ckpt_value *v, const char *path, ckpt_error *err) {
+    (void)f; (void)v; (void)path; (void)err;
+    return 0;
+}
+int ckpt__recognize_torch(ckpt_file *f, ckpt_value *v, const char *path, ckpt_error *err) {
+    (void)f; (void)v; (void)path; (void)err;
+    return 0;
+}
+ckpt_status ckpt__walk_arrays(ckpt_file *f, ckpt_value *root, const char *prefix, ckpt_error *err) {
+    (void)f; (void)root; (void)prefix; (void)err;
+    return CKPT_OK;
+}
