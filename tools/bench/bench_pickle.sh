@@ -1,0 +1,63 @@
+#!/bin/bash
+# bench_pickle.sh - ckpt_pickle_load vs CPython's pickle.loads on the same bytes, one run.
+#
+#   tools/bench/bench_pickle.sh [BUILD_DIR] [REPEATS]
+#
+# 1. builds bench_pickle in BUILD_DIR (default <repo>/build-bench, Release, no sanitizers);
+# 2. writes the inputs with tools/bench/bench_pickle_gen.py (our own data, fixed seed,
+#    tens of MB, so they live in $CKPT_BENCH_DIR, default /tmp/ckpt-bench, not in git);
+# 3. times ckpt (best of REPEATS, graph creation + every pickle of the file; str/bytes
+#    copied, and again with CKPT_GRAPH_BORROW_INPUT) and CPython's C unpickler
+#    (pickle.loads, best of REPEATS, gc disabled while timing) on the same files;
+# 4. prints a table: ratio = CPython seconds / ckpt seconds (the issue's bar: >= 2).
+# Not part of ctest: timings are printed, never asserted.
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${1:-$SRC/build-bench}
+REPEATS=${2:-5}
+OUT=${CKPT_BENCH_DIR:-/tmp/ckpt-bench}
+PY=/usr/bin/python3
+
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+  cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCKPT_SANITIZE=OFF \
+        -DCKPT_BUILD_TESTS=OFF -DCKPT_ALLOC_FAIL=OFF >/dev/null
+fi
+cmake --build "$BUILD" --target bench_pickle -j2 >/dev/null
+BIN=$(find "$BUILD" -name bench_pickle -type f -perm -u+x | head -1)
+
+"$PY" "$SRC/tools/bench/bench_pickle_gen.py" "$OUT" >/dev/null
+FILES=("$OUT"/*.pkl)
+
+CK=$(mktemp); PYT=$(mktemp)
+trap 'rm -f "$CK" "$PYT"' EXIT
+"$BIN" -r "$REPEATS" "${FILES[@]}" >"$CK"
+"$PY" - "$REPEATS" "${FILES[@]}" >"$PYT" <<'PYEOF'
+import gc, os, pickle, sys, time
+reps = int(sys.argv[1])
+for path in sys.argv[2:]:
+    with open(path, "rb") as f:
+        data = f.read()
+    best = 1e30
+    for _ in range(reps):
+        gc.collect()
+        gc.disable()
+        t0 = time.perf_counter()
+        obj = pickle.loads(data)
+        t1 = time.perf_counter()
+        gc.enable()
+        del obj
+        best = min(best, t1 - t0)
+    print("%s\t%.6f" % (os.path.basename(path), best))
+PYEOF
+
+echo "ckpt_pickle_load vs CPython $("$PY" -c 'import sys; print(sys.version.split()[0])') pickle.loads (best of $REPEATS, same bytes)"
+awk -F'\t' '
+  NR == FNR { py[$1] = $2; next }
+  BEGIN { printf "%-18s %9s %10s %10s %10s %10s %8s %8s\n", "file", "MB", "opcodes", "cpython_s", "ckpt_s", "borrow_s", "ratio", "ratio_b" }
+  {
+    p = py[$1]; r = (p > 0 && $4 > 0) ? p / $4 : 0; rb = (p > 0 && $5 > 0) ? p / $5 : 0
+    printf "%-18s %9.1f %10d %10.4f %10.4f %10.4f %7.2fx %7.2fx\n", $1, $2 / 1048576, $3, p, $4, $5, r, rb
+    n++; lr += log(r); lb += log(rb); tp += p; tc += $4
+  }
+  END { if (n) printf "%-18s %9s %10s %10.4f %10.4f %10s %7.2fx %8s  (geomean %.2fx, borrow %.2fx)\n", "total", "", "", tp, tc, "", tp / tc, "", exp(lr / n), exp(lb / n) }
+' "$PYT" "$CK"
