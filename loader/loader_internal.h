@@ -64,6 +64,8 @@ struct ckpt__array {
     /* data source, interpreted by `resolve` (generic default: see below) */
     const uint8_t *src;         /* bytes of the data if known (into map/owned buffer) */
     uint64_t src_len;           /* bytes available at src (bound for strides) */
+    uint64_t src_base;          /* offset of element 0 inside src (0 unless negative strides) */
+    const ckpt_value *obj_items;/* OBJECT dtype: LIST/TUPLE holding the items in C order */
     ckpt__resolve_fn resolve;   /* NULL: generic resolve over src/src_len */
     void *fmt;                  /* format-private (e.g. torch storage index) */
     void *copy;                 /* aligned copy, if one was made (ckpt__aligned_free) */
@@ -95,9 +97,14 @@ struct ckpt_file {
 
     ckpt__array *arrays;
     size_t n_arrays, cap_arrays;
-    /* value -> array index lookup (open addressing on ckpt_value_id), built lazily */
-    uint64_t *by_value;         /* key id+1 in high bits? see array_table.c */
-    size_t by_value_cap;
+    /* value -> array index lookup (open addressing on ckpt_value_id, kept up to
+       date by ckpt__file_add_array): pairs {id+1, index}, 0 = empty slot */
+    uint64_t *by_value;
+    size_t by_value_cap;        /* slots (pairs) */
+    /* path -> array index (open addressing on a string hash): index+1, 0 = empty */
+    uint64_t *by_path;
+    size_t by_path_cap;
+    uint64_t file_size;         /* bytes of the file as opened (before any decompression) */
 
     char **facts;               /* key, value, key, value ... */
     size_t n_facts, cap_facts;
@@ -126,6 +133,12 @@ ckpt_status ckpt__array_copy_in(ckpt_file *f, ckpt__array *a, const uint8_t *src
    at byte offset `base` (negative strides allowed); CKPT_E_BOUNDS otherwise. */
 ckpt_status ckpt__check_span(const ckpt__array *a, uint64_t base, uint64_t avail,
                              ckpt_error *err);
+/* 1 when data stored with this dtype must be byte-swapped to native order
+   (structured dtypes: any field; bounded nesting). */
+int ckpt__dtype_needs_swap(const ckpt_dtype_info *dt);
+/* After a format opener succeeded: set info.will_copy/note of every array that
+   uses the generic resolve (src/src_len), from alignment, byte order, strides. */
+void ckpt__file_plan_arrays(ckpt_file *f);
 
 /* ---- format readers: probe (cheap, on the first bytes) and open ---- */
 ckpt_status ckpt__open_pickle(ckpt_file *f, ckpt_error *err);       /* pickle + joblib */
