@@ -1,0 +1,109 @@
+/*
+ * pickle_internal.h - the node and graph layout shared by the pickle machine
+ * (pickle_machine.c), the graph (pickle_graph.c) and the name registry
+ * (pickle_names.c).  Other loader files use the public accessors only.
+ */
+#ifndef CKPT_PICKLE_INTERNAL_H
+#define CKPT_PICKLE_INTERNAL_H
+
+#include "loader_internal.h"
+
+/* node flags */
+#define CKPT__VF_BIG 1u        /* INT: value in u.i.big (does not fit int64) */
+#define CKPT__VF_READONLY 2u   /* BUFFER: READONLY_BUFFER applied */
+#define CKPT__VF_HASHED 4u     /* hash computed */
+#define CKPT__VF_UNHASHABLE 8u /* list/dict/... or a tuple holding one */
+#define CKPT__VF_PAYLOAD 16u   /* payload attached */
+
+typedef struct ckpt__objx {
+    ckpt_value *callable, *args, *kwargs;
+    ckpt_value **states;
+    size_t nstates, capstates;
+    ckpt_value *list, *dict; /* APPEND(S) / SETITEM(S) made on the object */
+    ckpt_value *target;      /* BUILD_ONLY: the value BUILD was applied to */
+} ckpt__objx;
+
+struct ckpt_value {
+    uint8_t kind;
+    uint8_t call;   /* ckpt_call_kind (OBJECT) */
+    uint8_t flags;
+    uint8_t iblen;  /* INT (small): minimal two's complement length */
+    uint32_t pad_;
+    uint64_t id;
+    uint64_t hash;
+    union {
+        int b;
+        struct {
+            int64_t v;
+            uint8_t *big; /* minimal LE two's complement when CKPT__VF_BIG */
+            size_t biglen;
+            uint8_t small[8];
+        } i;
+        double f;
+        struct {
+            const uint8_t *p;
+            size_t len;
+        } s;
+        struct {
+            ckpt_value **items; /* DICT: key, value, key, value ... */
+            size_t len;         /* items (DICT: pairs) */
+            size_t cap;         /* allocated item slots */
+            uint64_t *index;    /* DICT/SET hash index: slot -> position+1, 0 empty */
+            size_t index_cap;   /* power of two, 0 = no index yet */
+        } c;
+        struct {
+            const char *module, *name, *canonical;
+            int32_t ext;
+        } g;
+        ckpt__objx *o;
+        ckpt_value *pid;
+        struct {
+            size_t index;
+            const uint8_t *data;
+            size_t len;
+        } buf;
+    } u;
+    uint64_t pay_off, pay_len;
+};
+
+struct ckpt_graph {
+    ckpt_allocator alloc;
+    ckpt_limits limits;
+    unsigned flags;
+    uint64_t mem;
+    uint64_t nnodes;
+    void *allocs;           /* doubly linked list of allocation headers */
+    ckpt_value *chunk;      /* current node chunk */
+    size_t chunk_left;
+    int limit_hit;          /* last failed allocation was refused by max_memory */
+    ckpt_value *none_node, *true_node, *false_node, *empty_tuple;
+};
+
+/* graph memory (counted against limits.max_memory); NULL on failure */
+void *ckpt__g_alloc(ckpt_graph *g, size_t n);
+void *ckpt__g_realloc(ckpt_graph *g, void *p, size_t n);
+void ckpt__g_free(ckpt_graph *g, void *p);
+ckpt_value *ckpt__g_node(ckpt_graph *g, ckpt_kind kind);
+/* copy bytes into the graph (NUL-terminated for convenience) */
+uint8_t *ckpt__g_copy(ckpt_graph *g, const uint8_t *p, size_t n);
+
+/* containers; CKPT_E_NOMEM / CKPT_E_LIMIT on failure */
+ckpt_status ckpt__c_append(ckpt_graph *g, ckpt_value *c, ckpt_value *item);
+ckpt_status ckpt__c_reserve(ckpt_graph *g, ckpt_value *c, size_t extra);
+/* dict set with Python key equality; CKPT_E_TYPE for an unhashable key */
+ckpt_status ckpt__dict_set(ckpt_graph *g, ckpt_value *d, ckpt_value *k, ckpt_value *v);
+/* set add with Python equality (duplicates dropped) */
+ckpt_status ckpt__set_add(ckpt_graph *g, ckpt_value *s, ckpt_value *item);
+
+/* ints */
+ckpt_value *ckpt__int_from_i64(ckpt_graph *g, int64_t v);
+/* minimal-length copy of LE two's complement bytes */
+ckpt_value *ckpt__int_from_le(ckpt_graph *g, const uint8_t *p, size_t n);
+
+/* canonical "module.name" (Python 2 names mapped, numpy._core folded); graph-owned */
+const char *ckpt__canonical(ckpt_graph *g, const char *module, const char *name);
+
+/* UTF-8 check allowing surrogates (Python's 'surrogatepass'); 1 if valid */
+int ckpt__utf8_valid(const uint8_t *p, size_t n);
+
+#endif
