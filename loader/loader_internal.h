@@ -139,6 +139,34 @@ int ckpt__dtype_needs_swap(const ckpt_dtype_info *dt);
 /* After a format opener succeeded: set info.will_copy/note of every array that
    uses the generic resolve (src/src_len), from alignment, byte order, strides. */
 void ckpt__file_plan_arrays(ckpt_file *f);
+/* Free every array record and the lookup tables (ckpt_close). */
+void ckpt__file_free_arrays(ckpt_file *f);
+
+/* ---- dtypes (loader/numpy_dtype.c) ----
+   Descriptions made here live in f->graph (created if f has none yet), so they
+   last until ckpt_close.  For a subarray dtype (e.g. ('<f8', (2,3))) `type`,
+   `byteorder`, `unit` and `fields` describe the base element and `itemsize`
+   is the whole subarray (numpy's dtype.itemsize). */
+/* Native little-endian description of a fixed-size type (bool..complex128,
+   bfloat16, datetime64/timedelta64 without unit, object); NULL otherwise. */
+const ckpt_dtype_info *ckpt__dtype_builtin(ckpt_dtype t);
+/* From a numpy type string: "<f8", "|b1", "f4", "<U5", "|S3", "|V16", "|O",
+   "<M8[ns]", "d", "?" ... */
+ckpt_status ckpt__dtype_from_str(ckpt_file *f, const char *s, size_t n,
+                                 const ckpt_dtype_info **out, ckpt_error *err);
+/* From a numpy.dtype graph node (REDUCE numpy.dtype(...) + BUILD state). */
+ckpt_status ckpt__dtype_from_value(ckpt_file *f, const ckpt_value *v,
+                                   const ckpt_dtype_info **out, ckpt_error *err);
+/* Base element of a subarray dtype (dt itself when it is not one). */
+const ckpt_dtype_info *ckpt__dtype_base(const ckpt_dtype_info *dt);
+/* 1 if the dtype is or contains object items. */
+int ckpt__dtype_has_object(const ckpt_dtype_info *dt);
+/* 1 if data stored in this dtype must be byte-swapped to be native. */
+int ckpt__dtype_needs_swap(const ckpt_dtype_info *dt);
+/* Swap `nelems` items at p in place into native order (fields, complex halves,
+   UCS-4 units, subarrays); no-op when not needed. */
+ckpt_status ckpt__dtype_byteswap(ckpt_file *f, const ckpt_dtype_info *dt, uint8_t *p,
+                                 uint64_t nelems, ckpt_error *err);
 
 /* ---- format readers: probe (cheap, on the first bytes) and open ---- */
 ckpt_status ckpt__open_pickle(ckpt_file *f, ckpt_error *err);       /* pickle + joblib */
