@@ -1,0 +1,428 @@
+/*
+ * tree_core.c - load sklearn.tree._tree.Tree and HistGradientBoosting
+ * TreePredictor node arrays into validated native nodes, and walk them.
+ *
+ * CART trees (sklearn/tree/_tree.pyx apply_dense): the input row is float32;
+ * `x <= threshold` (float32 promoted to double) goes left; NaN goes to
+ * missing_go_to_left when the nodes carry it (sklearn >= 1.3), otherwise NaN
+ * is rejected before traversal, as sklearn's check_array does.
+ *
+ * HGB predictors (_predictor.pyx _predict_one_from_raw_data): the row stays
+ * float64; NaN follows missing_go_to_left; categorical splits go left when the
+ * category is in the node's raw_left_cat_bitsets row, right when it is a known
+ * category of the feature, else follow missing_go_to_left.  Category values
+ * outside [0, 256) are treated as unknown (newer sklearn does the same;
+ * 1.2's uint8 cast of such values is undefined behaviour in C).
+ */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tree_internal.h"
+
+void ckpt_tree_free(ckpt_tree *t)
+{
+    if (!t)
+        return;
+    free(t->nodes);
+    free(t->value);
+    free(t->n_node_samples);
+    free(t->depth);
+    free(t->cat_bitsets);
+    memset(t, 0, sizeof *t);
+}
+
+/* Numeric field of a structured record as int64 / double; -1 if not numeric. */
+static int field_i64(const uint8_t *rec, const ckpt_field_info *f, int64_t *out)
+{
+    const uint8_t *p = rec + f->offset;
+    switch (f->dtype->type) {
+    case CKPT_DT_INT64: {
+        int64_t x;
+        memcpy(&x, p, 8);
+        *out = x;
+        return 0;
+    }
+    case CKPT_DT_UINT64: {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        if (x > (uint64_t)INT64_MAX)
+            return -1;
+        *out = (int64_t)x;
+        return 0;
+    }
+    case CKPT_DT_INT32: {
+        int32_t x;
+        memcpy(&x, p, 4);
+        *out = x;
+        return 0;
+    }
+    case CKPT_DT_UINT32: {
+        uint32_t x;
+        memcpy(&x, p, 4);
+        *out = x;
+        return 0;
+    }
+    case CKPT_DT_INT16: {
+        int16_t x;
+        memcpy(&x, p, 2);
+        *out = x;
+        return 0;
+    }
+    case CKPT_DT_UINT16: {
+        uint16_t x;
+        memcpy(&x, p, 2);
+        *out = x;
+        return 0;
+    }
+    case CKPT_DT_INT8:
+        *out = (int8_t)p[0];
+        return 0;
+    case CKPT_DT_UINT8:
+    case CKPT_DT_BOOL:
+        *out = p[0];
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+static int field_f64(const uint8_t *rec, const ckpt_field_info *f, double *out)
+{
+    const uint8_t *p = rec + f->offset;
+    if (f->dtype->type == CKPT_DT_FLOAT64) {
+        memcpy(out, p, 8);
+        return 0;
+    }
+    if (f->dtype->type == CKPT_DT_FLOAT32) {
+        float x;
+        memcpy(&x, p, 4);
+        *out = x;
+        return 0;
+    }
+    int64_t i;
+    if (field_i64(rec, f, &i) != 0)
+        return -1;
+    *out = (double)i;
+    return 0;
+}
+
+/* Look up a field and check it fits in the record. */
+static const ckpt_field_info *get_field(const ckpt_array_info *a, const char *name, int required,
+                                        ckpt_error *err, ckpt_status *st)
+{
+    const ckpt_field_info *f = ckpt_dtype_field(a->dtype, name);
+    if (!f) {
+        if (required)
+            *st = ckpt_error_set(err, CKPT_E_MODEL, -1, "tree nodes: no field '%s' in dtype %s",
+                                 name, a->dtype->str);
+        return NULL;
+    }
+    if (!f->dtype || f->dtype->itemsize > a->dtype->itemsize ||
+        f->offset > a->dtype->itemsize - f->dtype->itemsize || f->dtype->nfields ||
+        f->dtype->sub_ndim) {
+        *st = ckpt_error_set(err, CKPT_E_MODEL, -1, "tree nodes: field '%s' malformed", name);
+        return NULL;
+    }
+    return f;
+}
+
+/* The structured `nodes` array: 1-D, contiguous records. */
+static ckpt_status nodes_array(ckpt_file *f, const ckpt_value *v, const ckpt_array_info **a,
+                               const uint8_t **data, ckpt_error *err)
+{
+    const void *d;
+    ckpt_status st = ckpt_tree_array(f, v, a, &d, err);
+    if (st != CKPT_OK)
+        return st;
+    const ckpt_array_info *ai = *a;
+    if (ai->ndim != 1 || !ai->dtype || ai->dtype->type != CKPT_DT_VOID || !ai->dtype->nfields ||
+        ai->dtype->itemsize == 0 || ai->strides[0] != (int64_t)ai->dtype->itemsize ||
+        ai->nbytes != ai->nelems * ai->dtype->itemsize)
+        return ckpt_error_set(err, CKPT_E_MODEL, -1,
+                              "tree nodes: expected a 1-D contiguous structured array");
+    if ((int64_t)ai->nelems > CKPT_TREE_MAX_NODES || ai->nelems == 0)
+        return ckpt_error_set(err, CKPT_E_LIMIT, -1, "tree nodes: %llu nodes",
+                              (unsigned long long)ai->nelems);
+    *data = d;
+    return CKPT_OK;
+}
+
+/* Children strictly after the parent and inside the tree; depth per node. */
+static ckpt_status check_topology(ckpt_tree *t, ckpt_error *err)
+{
+    int64_t n = t->n_nodes;
+    t->depth = calloc((size_t)n, sizeof *t->depth);
+    if (!t->depth)
+        return ckpt_error_set(err, CKPT_E_NOMEM, -1, "tree: out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        const ckpt_tree_node *nd = &t->nodes[i];
+        if (nd->left < 0)
+            continue;
+        if (nd->left <= i || nd->right <= i || nd->left >= n || nd->right >= n)
+            return ckpt_error_set(err, CKPT_E_MODEL, -1,
+                                  "tree: node %lld has children %d/%d outside (%lld, %lld)",
+                                  (long long)i, nd->left, nd->right, (long long)i, (long long)n);
+        if (nd->feature < 0 || nd->feature >= t->n_features)
+            return ckpt_error_set(err, CKPT_E_MODEL, -1,
+                                  "tree: node %lld splits on feature %d of %lld", (long long)i,
+                                  nd->feature, (long long)t->n_features);
+        t->depth[nd->left] = t->depth[i] + 1;
+        t->depth[nd->right] = t->depth[i] + 1;
+    }
+    return CKPT_OK;
+}
+
+ckpt_status ckpt_tree_load(ckpt_file *f, const ckpt_value *obj, ckpt_tree *t, ckpt_error *err)
+{
+    memset(t, 0, sizeof *t);
+    const char *cls = ckpt_value_class(obj);
+    if (!cls || strcmp(cls, "sklearn.tree._tree.Tree") != 0)
+        return ckpt_error_set(err, CKPT_E_MODEL, -1, "tree_: expected sklearn.tree._tree.Tree, got %s",
+                              cls ? cls : "?");
+    const ckpt_value *args = ckpt_value_args(obj);
+    int64_t nf, nout;
+    if (ckpt_value_len(args) < 3 || ckpt_tree_num_i64(ckpt_value_item(args, 0), &nf) != 0 ||
+        ckpt_tree_num_i64(ckpt_value_item(args, 2), &nout) != 0 || nf <= 0 || nf > INT32_MAX ||
+        nout <= 0 || nout > CKPT_TREE_MAX_VALUES)
+        return ckpt_error_set(err, CKPT_E_MODEL, -1, "Tree: bad (n_features, n_classes, n_outputs)");
+    const ckpt_value *state = ckpt_value_state(obj);
+    const ckpt_array_info *na, *va;
+    const uint8_t *nd;
+    const void *vd;
+    ckpt_status st = nodes_array(f, ckpt_dict_get(state, "nodes"), &na, &nd, err);
+    if (st != CKPT_OK)
+        return st;
+    st = ckpt_tree_array(f, ckpt_dict_get(state, "values"), &va, &vd, err);
+    if (st != CKPT_OK)
+        return st;
+    int64_t n = (int64_t)na->nelems, node_count;
+    if (ckpt_tree_num_i64(ckpt_dict_get(state, "node_count"), &node_count) == 0 && node_count != n)
+        return ckpt_error_set(err, CKPT_E_MODEL, -1, "Tree: node_count %lld but %lld nodes",
+                              (long long)node_count, (long long)n);
+    if (va->ndim != 3 || va->shape[0] != n || va->shape[1] != nout || va->shape[2] <= 0 ||
+        va->shape[1] * va->shape[2] > CKPT_TREE_MAX_VALUES)
+        return ckpt_error_set(err, CKPT_E_MODEL, -1, "Tree: values shape does not match nodes");
+    st = CKPT_OK;
+    const ckpt_field_info *fl = get_field(na, "left_child", 1, err, &st);
+    const ckpt_field_info *fr = get_field(na, "right_child", 1, err, &st);
+    const ckpt_field_info *ff = get_field(na, "feature", 1, err, &st);
+    const ckpt_field_info *ft = get_field(na, "threshold", 1, err, &st);
+    const ckpt_field_info *fs = get_field(na, "n_node_samples", 0, err, &st);
+    const ckpt_field_info *fm = get_field(na, "missing_go_to_left", 0, err, &st);
+    if (st != CKPT_OK || !fl || !fr || !ff || !ft)
+        return st != CKPT_OK ? st : ckpt_error_set(err, CKPT_E_MODEL, -1, "Tree: nodes fields");
+    t->n_nodes = n;
+    t->n_features = nf;
+    t->n_outputs = nout;
+    t->n_classes = va->shape[2];
+    t->has_missing = fm != NULL;
+    size_t nv = (size_t)n * (size_t)nout * (size_t)t->n_classes;
+    t->nodes = calloc((size_t)n, sizeof *t->nodes);
+    t->value = malloc(nv * sizeof *t->value);
+    t->n_node_samples = fs ? calloc((size_t)n, sizeof *t->n_node_samples) : NULL;
+    if (!t->nodes || !t->value || (fs && !t->n_node_samples)) {
+        ckpt_tree_free(t);
+        return ckpt_error_set(err, CKPT_E_NOMEM, -1, "Tree: out of memory");
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const uint8_t *rec = nd + (size_t)i * na->dtype->itemsize;
+        int64_t l, r, feat, ms = 0, ns = 0;
+        double thr;
+        if (field_i64(rec, fl, &l) || field_i64(rec, fr, &r) || field_i64(rec, ff, &feat) ||
+            field_f64(rec, ft, &thr) || (fm && field_i64(rec, fm, &ms)) ||
+            (fs && field_i64(rec, fs, &ns))) {
+            ckpt_tree_free(t);
+            return ckpt_error_set(err, CKPT_E_MODEL, -1, "Tree: node %lld unreadable", (long long)i);
+        }
+        ckpt_tree_node *o = &t->nodes[i];
+        if (l == -1 && r == -1) {
+            o->left = o->right = -1;
+            o->feature = 0;
+        } else {
+            if (l < 0 || r < 0 || l > INT32_MAX || r > INT32_MAX || feat < 0 || feat > INT32_MAX) {
+                ckpt_tree_free(t);
+                return ckpt_error_set(err, CKPT_E_MODEL, -1, "Tree: node %lld malformed",
+                                      (long long)i);
+            }
+            o->left = (int32_t)l;
+            o->right = (int32_t)r;
+            o->feature = (int32_t)feat;
+        }
+        o->thr = thr;
+        o->miss_left = ms != 0;
+        if (t->n_node_samples)
+            t->n_node_samples[i] = ns;
+    }
+    for (size_t k = 0; k < nv; k++)
+        t->value[k] = ckpt_tree_elem_f64(va, vd, k);
+    st = check_topology(t, err);
+    if (st != CKPT_OK)
+        ckpt_tree_free(t);
+    return st;
+}
+
+ckpt_status ckpt_tree_load_hgb(ckpt_file *f, const ckpt_value *obj, int64_t n_features,
+                               ckpt_tree *t, ckpt_error *err)
+{
+    memset(t, 0, sizeof *t);
+    const ckpt_array_info *na;
+    const uint8_t *nd;
+    ckpt_status st = nodes_array(f, ckpt_value_attr(obj, "nodes"), &na, &nd, err);
+    if (st != CKPT_OK)
+        return st;
+    st = CKPT_OK;
+    const ckpt_field_info *fv = get_field(na, "value", 1, err, &st);
+    const ckpt_field_info *ff = get_field(na, "feature_idx", 1, err, &st);
+    const ckpt_field_info *ft = get_field(na, "num_threshold", 1, err, &st);
+    const ckpt_field_info *fm = get_field(na, "missing_go_to_left", 1, err, &st);
+    const ckpt_field_info *fl = get_field(na, "left", 1, err, &st);
+    const ckpt_field_info *fr = get_field(na, "right", 1, err, &st);
+    const ckpt_field_info *fi = get_field(na, "is_leaf", 1, err, &st);
+    const ckpt_field_info *fc = get_field(na, "is_categorical", 0, err, &st);
+    const ckpt_field_info *fb = get_field(na, "bitset_idx", 0, err, &st);
+    if (st != CKPT_OK || !fv || !ff || !ft || !fm || !fl || !fr || !fi)
+        return st != CKPT_OK ? st : ckpt_error_set(err, CKPT_E_MODEL, -1, "predictor fields");
+    int64_t n = (int64_t)na->nelems;
+    t->n_nodes = n;
+    t->n_features = n_features;
+    t->n_outputs = 1;
+    t->n_classes = 1;
+    t->has_missing = 1;
+    t->nodes = calloc((size_t)n, sizeof *t->nodes);
+    t->value = calloc((size_t)n, sizeof *t->value);
+    if (!t->nodes || !t->value) {
+        ckpt_tree_free(t);
+        return ckpt_error_set(err, CKPT_E_NOMEM, -1, "predictor: out of memory");
+    }
+    /* raw_left_cat_bitsets: (n_bitsets, 8) uint32, absent before 0.24 */
+    const ckpt_value *bv = ckpt_value_attr(obj, "raw_left_cat_bitsets");
+    if (bv && ckpt_value_kind(bv) != CKPT_K_NONE) {
+        const ckpt_array_info *ba;
+        const void *bd;
+        st = ckpt_tree_array(f, bv, &ba, &bd, err);
+        if (st != CKPT_OK) {
+            ckpt_tree_free(t);
+            return st;
+        }
+        if (ba->ndim != 2 || ba->shape[1] != 8 || ba->shape[0] < 0 || ba->shape[0] > (1 << 24)) {
+            ckpt_tree_free(t);
+            return ckpt_error_set(err, CKPT_E_MODEL, -1, "predictor: bad raw_left_cat_bitsets");
+        }
+        t->n_bitsets = ba->shape[0];
+        if (t->n_bitsets) {
+            t->cat_bitsets = malloc((size_t)t->n_bitsets * 8 * sizeof *t->cat_bitsets);
+            if (!t->cat_bitsets) {
+                ckpt_tree_free(t);
+                return ckpt_error_set(err, CKPT_E_NOMEM, -1, "predictor: out of memory");
+            }
+            for (int64_t k = 0; k < t->n_bitsets * 8; k++) {
+                int64_t w = ckpt_tree_elem_i64(ba, bd, (uint64_t)k);
+                t->cat_bitsets[k] = (uint32_t)(w < 0 ? 0 : w);
+            }
+        }
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const uint8_t *rec = nd + (size_t)i * na->dtype->itemsize;
+        int64_t l, r, feat, ms, leaf, cat = 0, bs = 0;
+        double thr, val;
+        if (field_f64(rec, fv, &val) || field_i64(rec, ff, &feat) || field_f64(rec, ft, &thr) ||
+            field_i64(rec, fm, &ms) || field_i64(rec, fl, &l) || field_i64(rec, fr, &r) ||
+            field_i64(rec, fi, &leaf) || (fc && field_i64(rec, fc, &cat)) ||
+            (fb && field_i64(rec, fb, &bs))) {
+            ckpt_tree_free(t);
+            return ckpt_error_set(err, CKPT_E_MODEL, -1, "predictor: node %lld unreadable",
+                                  (long long)i);
+        }
+        ckpt_tree_node *o = &t->nodes[i];
+        t->value[i] = val;
+        o->thr = thr;
+        o->miss_left = ms != 0;
+        if (leaf) {
+            o->left = o->right = -1;
+            continue;
+        }
+        if (l < 0 || r < 0 || l > INT32_MAX || r > INT32_MAX || feat < 0 || feat > INT32_MAX ||
+            (cat && (bs < 0 || bs >= t->n_bitsets))) {
+            ckpt_tree_free(t);
+            return ckpt_error_set(err, CKPT_E_MODEL, -1, "predictor: node %lld malformed",
+                                  (long long)i);
+        }
+        o->left = (int32_t)l;
+        o->right = (int32_t)r;
+        o->feature = (int32_t)feat;
+        o->is_cat = cat != 0;
+        o->bitset = (uint32_t)bs;
+    }
+    st = check_topology(t, err);
+    if (st != CKPT_OK)
+        ckpt_tree_free(t);
+    return st;
+}
+
+static inline int in_bitset(const uint32_t *bs, unsigned v)
+{
+    return (bs[v >> 5] >> (v & 31)) & 1u;
+}
+
+int64_t ckpt_tree_leaf_hgb(const ckpt_tree *t, const double *x, const uint32_t *known_cat,
+                           const int32_t *cat_map)
+{
+    const ckpt_tree_node *nd = t->nodes;
+    int64_t i = 0;
+    while (nd[i].left >= 0) {
+        const ckpt_tree_node *c = &nd[i];
+        double v = x[c->feature];
+        if (v != v) {
+            i = c->miss_left ? c->left : c->right;
+        } else if (c->is_cat) {
+            int32_t m = cat_map ? cat_map[c->feature] : -1;
+            if (v >= 0.0 && v < 256.0) {
+                unsigned b = (unsigned)v;
+                if (in_bitset(t->cat_bitsets + (size_t)c->bitset * 8, b))
+                    i = c->left;
+                else if (m >= 0 && known_cat && in_bitset(known_cat + (size_t)m * 8, b))
+                    i = c->right;
+                else
+                    i = c->miss_left ? c->left : c->right;
+            } else {
+                i = c->miss_left ? c->left : c->right;
+            }
+        } else {
+            i = (v <= c->thr) ? c->left : c->right;
+        }
+    }
+    return i;
+}
+
+int64_t ckpt_tree_depth_of(const ckpt_tree *t, int64_t leaf)
+{
+    return (leaf >= 0 && leaf < t->n_nodes) ? t->depth[leaf] : 0;
+}
+
+ckpt_status ckpt_tree_to_f32(const double *X, int64_t n, int64_t nf, float *out, int allow_nan,
+                             ckpt_error *err)
+{
+    /* the smallest double that rounds to +inf in float32 */
+    const double big = 0x1.ffffffp127;
+    size_t total = (size_t)n * (size_t)nf;
+    for (size_t k = 0; k < total; k++) {
+        double d = X[k];
+        if (d != d) {
+            if (!allow_nan)
+                return ckpt_error_set(err, CKPT_E_INPUT, -1,
+                                      "input contains NaN (row %lld, feature %lld)",
+                                      (long long)(k / (size_t)nf), (long long)(k % (size_t)nf));
+            out[k] = NAN;
+            continue;
+        }
+        if (fabs(d) >= big)
+            return ckpt_error_set(err, CKPT_E_INPUT, -1,
+                                  "input contains infinity or a value too large for float32 "
+                                  "(row %lld, feature %lld)",
+                                  (long long)(k / (size_t)nf), (long long)(k % (size_t)nf));
+        out[k] = (float)d;
+    }
+    return CKPT_OK;
+}
