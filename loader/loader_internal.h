@@ -126,16 +126,16 @@ ckpt_status ckpt__file_add_array(ckpt_file *f, const char *path, const ckpt_valu
 ckpt_status ckpt__file_add_fact(ckpt_file *f, const char *key, const char *value);
 /* Remember another pickle root. */
 ckpt_status ckpt__file_add_pickle(ckpt_file *f, ckpt_value *root);
-/* Copy `n` bytes into an aligned buffer owned by the array (honours min_align). */
+/* Copy `n` bytes into an aligned buffer owned by the array (>= 64 bytes and
+   min_align; src NULL leaves it uninitialised) and make it the array's data
+   (state COPIED).  `byteswap`: convert whole items to native order with
+   ckpt__dtype_byteswap (a no-op for native dtypes). */
 ckpt_status ckpt__array_copy_in(ckpt_file *f, ckpt__array *a, const uint8_t *src, uint64_t n,
                                 int byteswap, ckpt_error *err);
 /* Check that an array with these shape/strides fits in `avail` bytes starting
    at byte offset `base` (negative strides allowed); CKPT_E_BOUNDS otherwise. */
 ckpt_status ckpt__check_span(const ckpt__array *a, uint64_t base, uint64_t avail,
                              ckpt_error *err);
-/* 1 when data stored with this dtype must be byte-swapped to native order
-   (structured dtypes: any field; bounded nesting). */
-int ckpt__dtype_needs_swap(const ckpt_dtype_info *dt);
 /* After a format opener succeeded: set info.will_copy/note of every array that
    uses the generic resolve (src/src_len), from alignment, byte order, strides. */
 void ckpt__file_plan_arrays(ckpt_file *f);

@@ -12,7 +12,6 @@
         return ckpt_error_set(err, CKPT_E_UNSUPPORTED, -1, "%s: not implemented yet", #fn); \
     }
 
-CKPT__NOT_YET(ckpt__open_pickle)
 CKPT__NOT_YET(ckpt__open_joblib_compressed)
 CKPT__NOT_YET(ckpt__open_npy)
 CKPT__NOT_YET(ckpt__open_zip)
@@ -31,8 +30,4 @@ int ckpt__recognize_numpy(ckpt_file *f, ckpt_value *v, const char *path, ckpt_er
 int ckpt__recognize_torch(ckpt_file *f, ckpt_value *v, const char *path, ckpt_error *err) {
     (void)f; (void)v; (void)path; (void)err;
     return 0;
-}
-ckpt_status ckpt__walk_arrays(ckpt_file *f, ckpt_value *root, const char *prefix, ckpt_error *err) {
-    (void)f; (void)root; (void)prefix; (void)err;
-    return CKPT_OK;
 }
