@@ -9,7 +9,12 @@
 #include "pickle_internal.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#define CKPT_HAVE_MMAP_CHUNKS 1
+#endif
 
 typedef struct ghdr {
     struct ghdr *prev, *next;
@@ -17,7 +22,10 @@ typedef struct ghdr {
     size_t pad_;
 } ghdr;
 
-#define NODE_CHUNK 256
+typedef struct mchunk {
+    struct mchunk *next;
+    size_t size;
+} mchunk;
 #define DICT_INDEX_MIN 8
 
 /* ------------------------------------------------------------------ memory */
@@ -80,20 +88,84 @@ uint8_t *ckpt__g_copy(ckpt_graph *g, const uint8_t *p, size_t n) {
     return d;
 }
 
-ckpt_value *ckpt__g_node(ckpt_graph *g, ckpt_kind kind) {
-    if (g->chunk_left == 0) {
-        ckpt_value *c = ckpt__g_alloc(g, NODE_CHUNK * sizeof(ckpt_value));
+#define NODE_HDR offsetof(ckpt_value, u)
+#define CHUNK_MIN ((size_t)16 << 10)
+#define CHUNK_MAX ((size_t)16 << 20)
+
+static size_t node_size(ckpt_kind kind) {
+    ckpt_value *v = NULL;
+    switch (kind) {
+    case CKPT_K_INT:
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        return NODE_HDR + sizeof v->u.i.v;
+#else
+        return NODE_HDR + sizeof v->u.i;
+#endif
+    case CKPT_K_NONE:
+    case CKPT_K_BOOL:
+    case CKPT_K_FLOAT:
+    case CKPT_K_OBJECT:
+    case CKPT_K_PERSID: return NODE_HDR + 8;
+    case CKPT_K_STR:
+    case CKPT_K_BYTES:
+    case CKPT_K_BYTEARRAY: return NODE_HDR + sizeof v->u.s;
+    case CKPT_K_GLOBAL: return NODE_HDR + sizeof v->u.g;
+    case CKPT_K_BUFFER: return NODE_HDR + sizeof v->u.buf;
+    default: return NODE_HDR + sizeof v->u.c;
+    }
+}
+
+ckpt_value *ckpt__g_node_sized(ckpt_graph *g, ckpt_kind kind, size_t size) {
+    size = (size + 7) & ~(size_t)7;
+    if (g->chunk_left < size) {
+        if (g->nnodes >= UINT32_MAX - 1) { /* ids are 32-bit */
+            g->limit_hit = 1;
+            return NULL;
+        }
+        /* chunks grow with the graph so that big graphs make few large allocations */
+        size_t n = (size_t)g->nnodes * 16;
+        if (n < CHUNK_MIN) n = CHUNK_MIN;
+        if (n > CHUNK_MAX) n = CHUNK_MAX;
+        uint8_t *c = NULL;
+#ifdef CKPT_HAVE_MMAP_CHUNKS
+        /* Big chunks with the default allocator: anonymous mappings that may
+           use transparent huge pages. */
+        if (!g->alloc.realloc_fn && n >= ((size_t)2 << 20)) {
+            size_t bytes = (n + ((size_t)2 << 20) - 1) & ~(((size_t)2 << 20) - 1);
+            if (g->mem + bytes > g->limits.max_memory) {
+                g->limit_hit = 1;
+                return NULL;
+            }
+            void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p != MAP_FAILED) {
+#ifdef MADV_HUGEPAGE
+                madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+                mchunk *mc = p;
+                mc->next = g->mchunks;
+                mc->size = bytes;
+                g->mchunks = mc;
+                g->mem += bytes;
+                c = (uint8_t *)p + 64;
+                n = bytes - 64;
+            }
+        }
+#endif
+        if (!c) c = ckpt__g_alloc(g, n);
         if (!c) return NULL;
         g->chunk = c;
-        g->chunk_left = NODE_CHUNK;
+        g->chunk_left = n;
     }
-    ckpt_value *v = g->chunk++;
-    g->chunk_left--;
-    memset(v, 0, sizeof *v);
+    ckpt_value *v = (ckpt_value *)g->chunk;
+    g->chunk += size;
+    g->chunk_left -= size;
+    memset(v, 0, size);
     v->kind = (uint8_t)kind;
-    v->id = g->nnodes++;
+    v->id = (uint32_t)g->nnodes++;
     return v;
 }
+
+ckpt_value *ckpt__g_node(ckpt_graph *g, ckpt_kind kind) { return ckpt__g_node_sized(g, kind, node_size(kind)); }
 
 ckpt_status ckpt_graph_new(const ckpt_limits *limits, const ckpt_allocator *alloc, unsigned flags,
                            ckpt_graph **out) {
@@ -122,6 +194,13 @@ ckpt_status ckpt_graph_new(const ckpt_limits *limits, const ckpt_allocator *allo
 
 void ckpt_graph_free(ckpt_graph *g) {
     if (!g) return;
+#ifdef CKPT_HAVE_MMAP_CHUNKS
+    for (mchunk *mc = g->mchunks; mc;) {
+        mchunk *next = mc->next;
+        munmap(mc, mc->size);
+        mc = next;
+    }
+#endif
     ghdr *h = g->allocs;
     while (h) {
         ghdr *n = h->next;
@@ -149,15 +228,19 @@ static void small_bytes(ckpt_value *v) {
     } else {
         while (n > 1 && b[n - 1] == 0xff && (b[n - 2] & 0x80)) n--;
     }
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
     memcpy(v->u.i.small, b, 8);
+#endif
     v->iblen = (uint8_t)n;
 }
 
 ckpt_value *ckpt__int_from_i64(ckpt_graph *g, int64_t x) {
+    if (x >= 0 && x < 256 && g->small_ints[x]) return g->small_ints[x];
     ckpt_value *v = ckpt__g_node(g, CKPT_K_INT);
     if (!v) return NULL;
     v->u.i.v = x;
     small_bytes(v);
+    if (x >= 0 && x < 256) g->small_ints[x] = v;
     return v;
 }
 
@@ -172,7 +255,7 @@ ckpt_value *ckpt__int_from_le(ckpt_graph *g, const uint8_t *p, size_t n) {
         if (n > 0 && n < 8 && (p[n - 1] & 0x80)) u |= ~(uint64_t)0 << (8 * n);
         return ckpt__int_from_i64(g, (int64_t)u);
     }
-    ckpt_value *v = ckpt__g_node(g, CKPT_K_INT);
+    ckpt_value *v = ckpt__g_node_sized(g, CKPT_K_INT, NODE_HDR + sizeof v->u.i);
     if (!v) return NULL;
     uint8_t *b = ckpt__g_alloc(g, n);
     if (!b) return NULL;
@@ -248,7 +331,7 @@ static void leaf_hash(ckpt_value *v) {
     case CKPT_K_BUFFER: h = mix64(v->id ^ 0x1d); break; /* identity */
     default: v->flags |= CKPT__VF_UNHASHABLE; break;     /* list, dict, set, bytearray */
     }
-    v->hash = h;
+    v->hash = (uint32_t)h;
     v->flags |= CKPT__VF_HASHED;
 }
 
@@ -306,7 +389,7 @@ static ckpt_status value_hash(ckpt_graph *g, ckpt_value *v, uint64_t *out) {
                     if (t->kind == CKPT_K_TUPLE) h = mix64(h * 31 + c->hash);
                     else h ^= mix64(c->hash);
                 }
-                t->hash = mix64(h + t->u.c.len);
+                t->hash = (uint32_t)mix64(h + t->u.c.len);
                 t->flags |= CKPT__VF_HASHED | (unh ? CKPT__VF_UNHASHABLE : 0);
                 n--;
             }
@@ -469,6 +552,12 @@ static ckpt_value *entry_key(const ckpt_value *c, size_t pos) {
 static ckpt_status index_build(ckpt_graph *g, ckpt_value *c, size_t want) {
     size_t cap = 16;
     while (cap < want * 2) cap *= 2;
+    if (!c->u.c.index) {
+        c->u.c.index = ckpt__g_alloc(g, sizeof(ckpt__cindex));
+        if (!c->u.c.index) return CKPT_E_NOMEM;
+        c->u.c.index->slots = NULL;
+        c->u.c.index->cap = 0;
+    }
     uint64_t *idx = ckpt__g_alloc(g, cap * sizeof *idx);
     if (!idx) return CKPT_E_NOMEM;
     memset(idx, 0, cap * sizeof *idx);
@@ -477,18 +566,19 @@ static ckpt_status index_build(ckpt_graph *g, ckpt_value *c, size_t want) {
         while (idx[slot]) slot = (slot + 1) & (cap - 1);
         idx[slot] = p + 1;
     }
-    ckpt__g_free(g, c->u.c.index);
-    c->u.c.index = idx;
-    c->u.c.index_cap = cap;
+    ckpt__g_free(g, c->u.c.index->slots);
+    c->u.c.index->slots = idx;
+    c->u.c.index->cap = cap;
     return CKPT_OK;
 }
 
 /* Find key (hash computed) -> position, or SIZE_MAX. */
 static size_t table_find(ckpt_graph *g, const ckpt_value *c, const ckpt_value *k) {
-    if (c->u.c.index_cap) {
-        size_t mask = c->u.c.index_cap - 1, slot = (size_t)k->hash & mask;
-        while (c->u.c.index[slot]) {
-            size_t p = (size_t)c->u.c.index[slot] - 1;
+    if (c->u.c.index) {
+        const uint64_t *slots = c->u.c.index->slots;
+        size_t mask = c->u.c.index->cap - 1, slot = (size_t)k->hash & mask;
+        while (slots[slot]) {
+            size_t p = (size_t)slots[slot] - 1;
             const ckpt_value *e = entry_key(c, p);
             if (e->hash == k->hash && values_equal(g, e, k, 0)) return p;
             slot = (slot + 1) & mask;
@@ -513,11 +603,12 @@ static ckpt_status table_insert_new(ckpt_graph *g, ckpt_value *c, ckpt_value *k,
         c->u.c.items[p] = k;
     }
     c->u.c.len++;
-    if (c->u.c.index_cap) {
-        if (c->u.c.len * 2 > c->u.c.index_cap) return index_build(g, c, c->u.c.len);
-        size_t mask = c->u.c.index_cap - 1, slot = (size_t)k->hash & mask;
-        while (c->u.c.index[slot]) slot = (slot + 1) & mask;
-        c->u.c.index[slot] = p + 1;
+    if (c->u.c.index) {
+        if (c->u.c.len * 2 > c->u.c.index->cap) return index_build(g, c, c->u.c.len);
+        uint64_t *slots = c->u.c.index->slots;
+        size_t mask = c->u.c.index->cap - 1, slot = (size_t)k->hash & mask;
+        while (slots[slot]) slot = (slot + 1) & mask;
+        slots[slot] = p + 1;
     } else if (c->u.c.len >= DICT_INDEX_MIN) {
         return index_build(g, c, c->u.c.len);
     }
@@ -582,7 +673,11 @@ const uint8_t *ckpt_value_int_bytes(const ckpt_value *v, size_t *len) {
         return v->u.i.big;
     }
     if (len) *len = v->iblen;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (const uint8_t *)&v->u.i.v; /* an int64 in memory is its LE two's complement */
+#else
     return v->u.i.small;
+#endif
 }
 
 double ckpt_value_float(const ckpt_value *v) {
@@ -648,11 +743,12 @@ ckpt_value *ckpt_value_dict_val(const ckpt_value *v, size_t i) {
 ckpt_value *ckpt_dict_get(const ckpt_value *d, const char *key) {
     if (!d || d->kind != CKPT_K_DICT || !key) return NULL;
     size_t n = strlen(key);
-    if (d->u.c.index_cap) {
-        uint64_t h = hash_bytes((const uint8_t *)key, n, 's');
-        size_t mask = d->u.c.index_cap - 1, slot = (size_t)h & mask;
-        while (d->u.c.index[slot]) {
-            size_t p = (size_t)d->u.c.index[slot] - 1;
+    if (d->u.c.index) {
+        uint32_t h = (uint32_t)hash_bytes((const uint8_t *)key, n, 's');
+        const uint64_t *slots = d->u.c.index->slots;
+        size_t mask = d->u.c.index->cap - 1, slot = (size_t)h & mask;
+        while (slots[slot]) {
+            size_t p = (size_t)slots[slot] - 1;
             const ckpt_value *k = d->u.c.items[2 * p];
             if (k->kind == CKPT_K_STR && k->hash == h && k->u.s.len == n &&
                 (n == 0 || memcmp(k->u.s.p, key, n) == 0))
@@ -754,15 +850,15 @@ int ckpt_value_buffer_readonly(const ckpt_value *v) {
 }
 
 void ckpt_value_set_payload(ckpt_value *v, uint64_t offset, uint64_t len) {
-    if (!v) return;
+    if (!v || v->kind != CKPT_K_OBJECT) return;
     v->flags |= CKPT__VF_PAYLOAD;
-    v->pay_off = offset;
-    v->pay_len = len;
+    v->u.o->pay_off = offset;
+    v->u.o->pay_len = len;
 }
 int ckpt_value_payload(const ckpt_value *v, uint64_t *offset, uint64_t *len) {
-    if (!v || !(v->flags & CKPT__VF_PAYLOAD)) return 0;
-    if (offset) *offset = v->pay_off;
-    if (len) *len = v->pay_len;
+    if (!v || v->kind != CKPT_K_OBJECT || !(v->flags & CKPT__VF_PAYLOAD)) return 0;
+    if (offset) *offset = v->u.o->pay_off;
+    if (len) *len = v->u.o->pay_len;
     return 1;
 }
 

@@ -13,7 +13,7 @@
 #define CKPT__VF_READONLY 2u   /* BUFFER: READONLY_BUFFER applied */
 #define CKPT__VF_HASHED 4u     /* hash computed */
 #define CKPT__VF_UNHASHABLE 8u /* list/dict/... or a tuple holding one */
-#define CKPT__VF_PAYLOAD 16u   /* payload attached */
+#define CKPT__VF_PAYLOAD 16u   /* payload attached (OBJECT) */
 
 typedef struct ckpt__objx {
     ckpt_value *callable, *args, *kwargs;
@@ -21,23 +21,36 @@ typedef struct ckpt__objx {
     size_t nstates, capstates;
     ckpt_value *list, *dict; /* APPEND(S) / SETITEM(S) made on the object */
     ckpt_value *target;      /* BUILD_ONLY: the value BUILD was applied to */
+    uint64_t pay_off, pay_len;
 } ckpt__objx;
 
+/* hash index of a DICT / SET / FROZENSET (made once it has 8 entries) */
+typedef struct ckpt__cindex {
+    uint64_t *slots;   /* slot -> position + 1, 0 empty */
+    size_t cap;        /* power of two */
+} ckpt__cindex;
+
+/* Nodes are allocated with the size their kind needs (16-byte header + 8 for
+   a float or small int, + 16 for str/bytes, + 32 for containers): big graphs
+   are dominated by node memory (first-touch page faults).  Only the union
+   member of the node's kind may be touched. */
 struct ckpt_value {
     uint8_t kind;
     uint8_t call;   /* ckpt_call_kind (OBJECT) */
     uint8_t flags;
     uint8_t iblen;  /* INT (small): minimal two's complement length */
-    uint32_t pad_;
-    uint64_t id;
-    uint64_t hash;
+    uint32_t hash;
+    uint32_t id;
+    uint32_t spare_;
     union {
         int b;
         struct {
             int64_t v;
             uint8_t *big; /* minimal LE two's complement when CKPT__VF_BIG */
             size_t biglen;
-            uint8_t small[8];
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+            uint8_t small[8]; /* big-endian hosts: LE bytes of v */
+#endif
         } i;
         double f;
         struct {
@@ -48,8 +61,7 @@ struct ckpt_value {
             ckpt_value **items; /* DICT: key, value, key, value ... */
             size_t len;         /* items (DICT: pairs) */
             size_t cap;         /* allocated item slots */
-            uint64_t *index;    /* DICT/SET hash index: slot -> position+1, 0 empty */
-            size_t index_cap;   /* power of two, 0 = no index yet */
+            ckpt__cindex *index;
         } c;
         struct {
             const char *module, *name, *canonical;
@@ -63,7 +75,6 @@ struct ckpt_value {
             size_t len;
         } buf;
     } u;
-    uint64_t pay_off, pay_len;
 };
 
 struct ckpt_graph {
@@ -73,10 +84,12 @@ struct ckpt_graph {
     uint64_t mem;
     uint64_t nnodes;
     void *allocs;           /* doubly linked list of allocation headers */
-    ckpt_value *chunk;      /* current node chunk */
-    size_t chunk_left;
+    uint8_t *chunk;         /* current node chunk (bump allocation) */
+    size_t chunk_left;      /* bytes */
+    void *mchunks;          /* mmap'd node chunks (default allocator only) */
     int limit_hit;          /* last failed allocation was refused by max_memory */
     ckpt_value *none_node, *true_node, *false_node, *empty_tuple;
+    ckpt_value *small_ints[256]; /* 0..255 made once (like CPython's small int cache) */
 };
 
 /* graph memory (counted against limits.max_memory); NULL on failure */
@@ -84,6 +97,8 @@ void *ckpt__g_alloc(ckpt_graph *g, size_t n);
 void *ckpt__g_realloc(ckpt_graph *g, void *p, size_t n);
 void ckpt__g_free(ckpt_graph *g, void *p);
 ckpt_value *ckpt__g_node(ckpt_graph *g, ckpt_kind kind);
+/* node with an explicit size (>= header + what the kind's fields need) */
+ckpt_value *ckpt__g_node_sized(ckpt_graph *g, ckpt_kind kind, size_t size);
 /* copy bytes into the graph (NUL-terminated for convenience) */
 uint8_t *ckpt__g_copy(ckpt_graph *g, const uint8_t *p, size_t n);
 
