@@ -17,6 +17,7 @@
  * after_build consuming inline array bytes, ...) is added there.
  */
 #include "loader_internal.h"
+#include "numpy_internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -29,10 +30,20 @@ typedef struct pickle_ctx {
     ckpt_file *f;
 } pickle_ctx;
 
-/* The hooks for the main pickle.  Extend here (e.g. joblib: after_build). */
+/* joblib: NumpyArrayWrapper's raw bytes (or nested object pickle) follow its
+   BUILD inside the stream; numpy_internal.h / joblib_wrap.c. */
+static ckpt_status joblib_after_build(void *user, ckpt_graph *g, ckpt_value *obj,
+                                      const uint8_t *buf, size_t len, size_t *pos,
+                                      ckpt_error *err) {
+    pickle_ctx *ctx = user;
+    return ckpt__joblib_after_build(ctx->f, g, obj, buf, len, pos, err);
+}
+
+/* The hooks for the main pickle.  Extend here. */
 static void pickle_hooks(pickle_ctx *ctx, ckpt_pickle_hooks *h) {
     memset(h, 0, sizeof *h);
     h->user = ctx;
+    h->after_build = joblib_after_build;
 }
 
 static int looks_like_pickle(const uint8_t *p, size_t n) {

@@ -10,6 +10,7 @@
  * shared (memoized) dtype nodes are described once per call.
  */
 #include "loader_internal.h"
+#include "numpy_internal.h"
 #include "pickle_internal.h" /* ckpt__g_alloc: the graph arena */
 
 #include <stdio.h>
@@ -855,4 +856,77 @@ ckpt_status ckpt__dtype_byteswap(ckpt_file *f, const ckpt_dtype_info *dt, uint8_
     }
     ckpt__free(&f->alloc, plan.runs, plan.cap * sizeof *plan.runs);
     return st;
+}
+
+/* ---- builders for .npy descr lists (numpy_internal.h) ---- */
+
+ckpt_status ckpt__dtype_make_struct(ckpt_file *f, uint32_t n, const char *const *names,
+                                    const size_t *name_lens, const uint64_t *offsets,
+                                    const ckpt_dtype_info *const *dts, uint64_t itemsize,
+                                    const ckpt_dtype_info **out, ckpt_error *err) {
+    ckpt_status st = need_graph(f, err);
+    if (st != CKPT_OK) return st;
+    ckpt__dtype *sd = new_dtype(f);
+    ckpt_field_info *fi = n ? galloc(f, (size_t)n * sizeof *fi) : NULL;
+    if (!sd || (n && !fi)) return ckpt_error_set(err, CKPT_E_NOMEM, -1, "dtype: out of memory");
+    for (uint32_t k = 0; k < n; k++) {
+        uint64_t end;
+        if (!ckpt__add_ok(offsets[k], dts[k]->itemsize, &end) || end > itemsize ||
+            memchr(names[k], 0, name_lens[k]))
+            return ckpt_error_set(err, CKPT_E_FORMAT, -1, "dtype: bad field %u", k);
+        char *nm = galloc(f, name_lens[k] + 1);
+        if (!nm) return ckpt_error_set(err, CKPT_E_NOMEM, -1, "dtype: out of memory");
+        memcpy(nm, names[k], name_lens[k]);
+        fi[k].name = nm;
+        fi[k].offset = offsets[k];
+        fi[k].dtype = dts[k];
+    }
+    sd->info.type = CKPT_DT_VOID;
+    sd->info.byteorder = '|';
+    sd->info.itemsize = itemsize;
+    sd->info.nfields = n;
+    sd->info.fields = fi;
+    snprintf(sd->info.str, sizeof sd->info.str, "|V%llu", (unsigned long long)itemsize);
+    *out = &sd->info;
+    return CKPT_OK;
+}
+
+ckpt_status ckpt__dtype_make_subarray(ckpt_file *f, const ckpt_dtype_info *base, uint32_t ndim,
+                                      const int64_t *shape, const ckpt_dtype_info **out,
+                                      ckpt_error *err) {
+    ckpt_status st = need_graph(f, err);
+    if (st != CKPT_OK) return st;
+    if (ndim == 0) {
+        *out = base;
+        return CKPT_OK;
+    }
+    uint64_t count = 1, total;
+    for (uint32_t i = 0; i < ndim; i++)
+        if (shape[i] < 0 || !ckpt__mul_ok(count, (uint64_t)shape[i], &count))
+            return ckpt_error_set(err, CKPT_E_RANGE, -1, "dtype: subarray size overflows");
+    const ckpt__dtype *bd = (const ckpt__dtype *)base;
+    uint32_t bnd = bd->base ? base->sub_ndim : 0;
+    if (bd->base) base = bd->base;
+    for (uint32_t i = 0; i < bnd; i++)
+        if (!ckpt__mul_ok(count, (uint64_t)((const ckpt__dtype *)bd)->info.sub_shape[i], &count))
+            return ckpt_error_set(err, CKPT_E_RANGE, -1, "dtype: subarray size overflows");
+    if (!ckpt__mul_ok(count, base->itemsize, &total))
+        return ckpt_error_set(err, CKPT_E_RANGE, -1, "dtype: subarray size overflows");
+    ckpt__dtype *d = new_dtype(f);
+    int64_t *ss = galloc(f, (size_t)(ndim + bnd) * sizeof *ss);
+    if (!d || !ss) return ckpt_error_set(err, CKPT_E_NOMEM, -1, "dtype: out of memory");
+    memcpy(ss, shape, ndim * sizeof *ss);
+    if (bnd) memcpy(ss + ndim, bd->info.sub_shape, bnd * sizeof *ss);
+    d->info = *base;
+    d->base = base;
+    if (base->unit) {
+        snprintf(d->unit, sizeof d->unit, "%s", base->unit);
+        d->info.unit = d->unit;
+    }
+    d->info.itemsize = total;
+    d->info.sub_ndim = ndim + bnd;
+    d->info.sub_shape = ss;
+    snprintf(d->info.str, sizeof d->info.str, "|V%llu", (unsigned long long)total);
+    *out = &d->info;
+    return CKPT_OK;
 }
