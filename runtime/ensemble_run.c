@@ -1,0 +1,717 @@
+/*
+ * ensemble_run.c - prediction for the tree-family estimators, reproducing
+ * scikit-learn 1.2's arithmetic (and its summation order where it matters):
+ *
+ *   DecisionTree      proba = value[leaf] / sum(value[leaf]) (0 sum -> 1);
+ *                     predict = first argmax of value[leaf]
+ *   Forest            proba = (0 + p_1 + ... + p_n) / n; regressors likewise
+ *   GradientBoosting  raw = init(X32) then raw += learning_rate * value[leaf]
+ *                     stage by stage; binomial expit, multinomial softmax,
+ *                     exponential expit(2 raw) with predict raw >= 0
+ *   HistGB            raw = baseline + sum of leaf values (float64 input)
+ *   AdaBoost          SAMME / SAMME.R decision / weight_sum; proba by softmax;
+ *                     regressor: weighted median of member predictions
+ *   Bagging           proba[:, member classes] += member proba; / n_estimators
+ *   Voting            hard: weighted bincount argmax; soft: weighted average
+ *   IsolationForest   2^-(sum(depth + c(n_leaf)) / (n_trees c(max_samples)))
+ *
+ * Rows of the direct tree kinds are split over threads for large batches;
+ * the single-row path allocates nothing when n_features <= ROW_STACK.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ensemble_impl.h"
+
+#define ROW_STACK 1024          /* features converted on the stack */
+#define CLS_STACK 256           /* classes accumulated on the stack */
+#define PAR_MIN_WORK (1 << 16)  /* rows * trees before threads are used */
+#define PAR_MAX_THREADS 16
+
+static const double EPS32 = 1.1920928955078125e-07; /* np.finfo(np.float32).eps */
+static const double EPS64 = 2.220446049250313e-16;
+
+static double expit(double x)
+{
+    if (x >= 0)
+        return 1.0 / (1.0 + exp(-x));
+    double e = exp(x);
+    return e / (1.0 + e);
+}
+
+static int64_t argmax(const double *v, int64_t k)
+{
+    int64_t b = 0;
+    for (int64_t i = 1; i < k; i++)
+        if (v[i] > v[b])
+            b = i;
+    return b;
+}
+
+static void softmax(double *v, int64_t k)
+{
+    double mx = v[0];
+    for (int64_t i = 1; i < k; i++)
+        if (v[i] > mx)
+            mx = v[i];
+    double s = 0.0;
+    for (int64_t i = 0; i < k; i++) {
+        v[i] = exp(v[i] - mx);
+        s += v[i];
+    }
+    for (int64_t i = 0; i < k; i++)
+        v[i] /= s;
+}
+
+int64_t ckpt_tm_out_cols(const ckpt_tm *m, ckpt_tm_method method)
+{
+    int64_t dec = (m->is_clf && m->n_classes == 2) ? 1 : m->n_classes;
+    switch (method) {
+    case CKPT_TM_PREDICT:
+        return m->is_clf ? 1 : m->n_outputs;
+    case CKPT_TM_PROBA:
+        if (!m->is_clf || (m->kind == TM_VOTE_CLF && !m->soft))
+            return 0;
+        return m->n_classes;
+    case CKPT_TM_DECISION:
+        if (m->kind == TM_IFOREST)
+            return 1;
+        if (m->kind == TM_GB_CLF || m->kind == TM_HGB_CLF || m->kind == TM_ADA_CLF)
+            return dec;
+        return 0;
+    case CKPT_TM_SCORE_SAMPLES:
+        return m->kind == TM_IFOREST ? 1 : 0;
+    case CKPT_TM_APPLY:
+        if (m->kind == TM_DT_CLF || m->kind == TM_DT_REG || m->kind == TM_FOREST_CLF ||
+            m->kind == TM_FOREST_REG || m->kind == TM_GB_CLF || m->kind == TM_GB_REG)
+            return m->n_trees;
+        return 0;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ direct tree kinds */
+
+/* Normalized class row of a classification tree leaf added to acc. */
+static void add_leaf_proba(const ckpt_tree *t, int64_t leaf, int64_t K, double *acc)
+{
+    const double *v = t->value + leaf * t->n_classes; /* n_outputs == 1 */
+    double s = 0.0;
+    for (int64_t k = 0; k < K; k++)
+        s += v[k];
+    if (s == 0.0)
+        s = 1.0;
+    for (int64_t k = 0; k < K; k++)
+        acc[k] += v[k] / s;
+}
+
+/* GB raw prediction of one float32 row on top of raw[0..K) (init already in). */
+static void gb_raw(const ckpt_tm *m, const float *x, double *raw)
+{
+    for (int64_t s = 0; s < m->n_stages; s++)
+        for (int64_t k = 0; k < m->K; k++) {
+            const ckpt_tree *t = &m->trees[s * m->K + k];
+            int64_t leaf = ckpt_tree_leaf32(t, x);
+            raw[k] += m->learning_rate * t->value[leaf];
+        }
+}
+
+static void hgb_raw(const ckpt_tm *m, const double *x, double *raw)
+{
+    for (int64_t k = 0; k < m->K; k++)
+        raw[k] = m->baseline[k];
+    for (int64_t s = 0; s < m->n_stages; s++)
+        for (int64_t k = 0; k < m->K; k++) {
+            const ckpt_tree *t = &m->trees[s * m->K + k];
+            raw[k] += t->value[ckpt_tree_leaf_hgb(t, x, m->known_cat, m->cat_map)];
+        }
+}
+
+/* Raw scores -> output of a boosting classifier (GB / HGB). */
+static void boost_clf_out(const ckpt_tm *m, ckpt_tm_method method, double *raw, double *o)
+{
+    int64_t C = m->n_classes;
+    if (method == CKPT_TM_DECISION) {
+        memcpy(o, raw, (size_t)m->K * sizeof *o);
+        return;
+    }
+    double p[CLS_STACK];
+    double *pr = (method == CKPT_TM_PROBA) ? o : p;
+    if (m->loss == TM_LOSS_MULTINOMIAL) {
+        memcpy(pr, raw, (size_t)C * sizeof *pr);
+        softmax(pr, C);
+    } else {
+        double p1 = expit(m->loss == TM_LOSS_EXPONENTIAL ? 2.0 * raw[0] : raw[0]);
+        pr[1] = p1;
+        pr[0] = 1.0 - p1;
+    }
+    if (method == CKPT_TM_PREDICT) {
+        if (m->loss == TM_LOSS_EXPONENTIAL)
+            o[0] = raw[0] >= 0.0 ? 1.0 : 0.0;
+        else
+            o[0] = (double)argmax(pr, C);
+    }
+}
+
+typedef struct rows_job {
+    const ckpt_tm *m;
+    ckpt_tm_method method;
+    const double *X;
+    int64_t r0, r1, nf;
+    double *out;
+    const double *init_raw; /* GB: n x K precomputed init, or NULL */
+    ckpt_status st;
+    ckpt_error err;
+} rows_job;
+
+static int trees_allow_nan(const ckpt_tm *m)
+{
+    if (m->kind == TM_IFOREST || m->kind == TM_GB_CLF || m->kind == TM_GB_REG)
+        return 0; /* these validate X with force_all_finite=True */
+    for (int64_t i = 0; i < m->n_trees; i++)
+        if (!m->trees[i].has_missing)
+            return 0;
+    return m->n_trees > 0;
+}
+
+static void run_rows(rows_job *J)
+{
+    const ckpt_tm *m = J->m;
+    int64_t nf = J->nf, cols = ckpt_tm_out_cols(m, J->method);
+    float xs[ROW_STACK];
+    float *x = xs;
+    double acc_s[CLS_STACK];
+    double *acc = acc_s;
+    int64_t K = m->is_clf ? m->n_classes : m->n_outputs;
+    if (m->kind == TM_GB_CLF || m->kind == TM_GB_REG || m->kind == TM_HGB_CLF ||
+        m->kind == TM_HGB_REG)
+        K = m->K > K ? m->K : K;
+    if (nf > ROW_STACK)
+        x = malloc((size_t)nf * sizeof *x);
+    if (K > CLS_STACK)
+        acc = malloc((size_t)K * sizeof *acc);
+    if (!x || !acc) {
+        J->st = ckpt_error_set(&J->err, CKPT_E_NOMEM, -1, "out of memory");
+        goto out;
+    }
+    int allow_nan = trees_allow_nan(m);
+    for (int64_t r = J->r0; r < J->r1; r++) {
+        const double *xr = J->X + r * nf;
+        double *o = J->out + r * cols;
+        if (m->kind == TM_HGB_CLF || m->kind == TM_HGB_REG) {
+            hgb_raw(m, xr, acc);
+            if (m->kind == TM_HGB_CLF)
+                boost_clf_out(m, J->method, acc, o);
+            else
+                o[0] = m->loss == TM_LOSS_EXP_LINK ? exp(acc[0]) : acc[0];
+            continue;
+        }
+        J->st = ckpt_tree_to_f32(xr, 1, nf, x, allow_nan, &J->err);
+        if (J->st != CKPT_OK) {
+            J->err.offset = -1;
+            goto out;
+        }
+        if (J->method == CKPT_TM_APPLY) {
+            for (int64_t t = 0; t < m->n_trees; t++)
+                o[t] = (double)ckpt_tree_leaf32(&m->trees[t], x);
+            continue;
+        }
+        switch (m->kind) {
+        case TM_DT_CLF: {
+            int64_t leaf = ckpt_tree_leaf32(&m->trees[0], x);
+            if (J->method == CKPT_TM_PREDICT) {
+                o[0] = (double)argmax(m->trees[0].value + leaf * m->trees[0].n_classes, K);
+            } else {
+                memset(o, 0, (size_t)K * sizeof *o);
+                add_leaf_proba(&m->trees[0], leaf, K, o);
+            }
+            break;
+        }
+        case TM_FOREST_CLF: {
+            double *p = J->method == CKPT_TM_PROBA ? o : acc;
+            memset(p, 0, (size_t)K * sizeof *p);
+            for (int64_t t = 0; t < m->n_trees; t++)
+                add_leaf_proba(&m->trees[t], ckpt_tree_leaf32(&m->trees[t], x), K, p);
+            for (int64_t k = 0; k < K; k++)
+                p[k] /= (double)m->n_trees;
+            if (J->method == CKPT_TM_PREDICT)
+                o[0] = (double)argmax(p, K);
+            break;
+        }
+        case TM_DT_REG:
+        case TM_FOREST_REG: {
+            int64_t no = m->n_outputs, nc = m->trees[0].n_classes;
+            for (int64_t q = 0; q < no; q++)
+                o[q] = 0.0;
+            for (int64_t t = 0; t < m->n_trees; t++) {
+                int64_t leaf = ckpt_tree_leaf32(&m->trees[t], x);
+                for (int64_t q = 0; q < no; q++)
+                    o[q] += m->trees[t].value[(leaf * no + q) * nc];
+            }
+            if (m->kind == TM_FOREST_REG)
+                for (int64_t q = 0; q < no; q++)
+                    o[q] /= (double)m->n_trees;
+            break;
+        }
+        case TM_GB_CLF:
+        case TM_GB_REG:
+            for (int64_t k = 0; k < m->K; k++)
+                acc[k] = J->init_raw ? J->init_raw[r * m->K + k] : 0.0;
+            gb_raw(m, x, acc);
+            if (m->kind == TM_GB_CLF)
+                boost_clf_out(m, J->method, acc, o);
+            else
+                o[0] = acc[0];
+            break;
+        case TM_IFOREST: {
+            double depths = 0.0;
+            float sub_s[ROW_STACK];
+            for (int64_t t = 0; t < m->n_trees; t++) {
+                const ckpt_tree *tr = &m->trees[t];
+                const float *xt = x;
+                if (m->feats[t]) {
+                    /* trees of a feature subset have n_feats[t] <= nf features */
+                    float *sub = (m->n_feats[t] <= ROW_STACK) ? sub_s : NULL;
+                    if (!sub) {
+                        J->st = ckpt_error_set(&J->err, CKPT_E_UNSUPPORTED, -1,
+                                               "IsolationForest subset wider than %d", ROW_STACK);
+                        goto out;
+                    }
+                    for (int64_t k = 0; k < m->n_feats[t]; k++)
+                        sub[k] = x[m->feats[t][k]];
+                    xt = sub;
+                }
+                int64_t leaf = ckpt_tree_leaf32(tr, xt);
+                double path = (double)(ckpt_tree_depth_of(tr, leaf) + 1);
+                depths += (path + ckpt_tm_avg_path_length((double)tr->n_node_samples[leaf])) - 1.0;
+            }
+            double score = m->denom != 0.0 ? pow(2.0, -(depths / m->denom)) : pow(2.0, -1.0);
+            double dec = -score - m->offset;
+            if (J->method == CKPT_TM_SCORE_SAMPLES)
+                o[0] = -score;
+            else if (J->method == CKPT_TM_DECISION)
+                o[0] = dec;
+            else
+                o[0] = dec < 0 ? -1.0 : 1.0;
+            break;
+        }
+        default:
+            J->st = ckpt_error_set(&J->err, CKPT_E_UNSUPPORTED, -1, "internal: kind %d", m->kind);
+            goto out;
+        }
+    }
+    J->st = CKPT_OK;
+out:
+    if (x != xs)
+        free(x);
+    if (acc != acc_s)
+        free(acc);
+}
+
+static void *run_rows_thread(void *p)
+{
+    run_rows(p);
+    return NULL;
+}
+
+static ckpt_status run_direct(const ckpt_tm *m, ckpt_tm_method method, const double *X,
+                              int64_t n, int64_t nf, double *out, const double *init_raw,
+                              ckpt_error *err)
+{
+    int64_t work = n * (m->n_trees ? m->n_trees : 1);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int nth = 1;
+    if (work >= PAR_MIN_WORK && n >= 64 && ncpu > 1)
+        nth = (int)(ncpu < PAR_MAX_THREADS ? ncpu : PAR_MAX_THREADS);
+    if (nth > n)
+        nth = (int)n;
+    rows_job jobs[PAR_MAX_THREADS];
+    pthread_t tid[PAR_MAX_THREADS];
+    int started[PAR_MAX_THREADS] = {0};
+    for (int i = 0; i < nth; i++) {
+        jobs[i] = (rows_job){m, method, X, n * i / nth, n * (i + 1) / nth, nf, out, init_raw,
+                             CKPT_OK, {0}};
+        if (i > 0 && pthread_create(&tid[i], NULL, run_rows_thread, &jobs[i]) == 0)
+            started[i] = 1;
+    }
+    run_rows(&jobs[0]);
+    for (int i = 1; i < nth; i++) {
+        if (started[i])
+            pthread_join(tid[i], NULL);
+        else
+            run_rows(&jobs[i]); /* thread creation failed: do it here */
+    }
+    for (int i = 0; i < nth; i++)
+        if (jobs[i].st != CKPT_OK) {
+            if (err)
+                *err = jobs[i].err;
+            return jobs[i].st;
+        }
+    return CKPT_OK;
+}
+
+/* ------------------------------------------------------------ GB init */
+
+static ckpt_status gb_init_raw(const ckpt_tm *m, const double *X, int64_t n, int64_t nf,
+                               double **raw_out, ckpt_error *err)
+{
+    *raw_out = NULL;
+    if (m->init_zero)
+        return CKPT_OK;
+    int64_t K = m->K, C = m->is_clf ? m->n_classes : 1;
+    double *raw = malloc((size_t)(n * K > 0 ? n * K : 1) * sizeof *raw);
+    double *p = malloc((size_t)(n * C > 0 ? n * C : 1) * sizeof *p);
+    double *x64 = NULL;
+    ckpt_status st = CKPT_OK;
+    if (!raw || !p) {
+        st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+        goto fail;
+    }
+    const ckpt_tm *ie = m->init;
+    if (ie->kind == TM_DUMMY_CLF || ie->kind == TM_DUMMY_REG) {
+        for (int64_t r = 0; r < n; r++)
+            memcpy(p + r * C, ie->constant, (size_t)C * sizeof *p);
+    } else {
+        /* the init estimator sees the float32-validated X, as in sklearn */
+        x64 = malloc((size_t)(n * nf > 0 ? n * nf : 1) * sizeof *x64);
+        float *x32 = malloc((size_t)(n * nf > 0 ? n * nf : 1) * sizeof *x32);
+        if (!x64 || !x32) {
+            free(x32);
+            st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+            goto fail;
+        }
+        st = ckpt_tree_to_f32(X, n, nf, x32, 0, err);
+        for (int64_t k = 0; st == CKPT_OK && k < n * nf; k++)
+            x64[k] = x32[k];
+        free(x32);
+        if (st == CKPT_OK)
+            st = ckpt_tm_run(ie, m->is_clf ? CKPT_TM_PROBA : CKPT_TM_PREDICT, x64, n, nf, p, err);
+        if (st != CKPT_OK)
+            goto fail;
+    }
+    for (int64_t r = 0; r < n; r++) {
+        const double *pr = p + r * C;
+        double *o = raw + r * K;
+        if (!m->is_clf) {
+            o[0] = pr[0];
+        } else if (m->loss == TM_LOSS_MULTINOMIAL) {
+            for (int64_t k = 0; k < K; k++) {
+                double q = pr[k] < EPS32 ? EPS32 : (pr[k] > 1 - EPS32 ? 1 - EPS32 : pr[k]);
+                o[k] = log(q);
+            }
+        } else {
+            double q = pr[1] < EPS32 ? EPS32 : (pr[1] > 1 - EPS32 ? 1 - EPS32 : pr[1]);
+            o[0] = log(q / (1 - q));
+            if (m->loss == TM_LOSS_EXPONENTIAL)
+                o[0] = 0.5 * o[0];
+        }
+    }
+    free(p);
+    free(x64);
+    *raw_out = raw;
+    return CKPT_OK;
+fail:
+    free(raw);
+    free(p);
+    free(x64);
+    return st;
+}
+
+/* ------------------------------------------------------------ member ensembles */
+
+static ckpt_status run_ada(const ckpt_tm *m, ckpt_tm_method method, const double *X, int64_t n,
+                           int64_t nf, double *out, ckpt_error *err)
+{
+    int64_t C = m->n_classes, E = m->n_members;
+    ckpt_status st = CKPT_OK;
+    if (!m->is_clf) { /* weighted median (AdaBoostRegressor._get_median_predict) */
+        double *pred = malloc((size_t)(n * E) * sizeof *pred);
+        double *col = malloc((size_t)n * sizeof *col);
+        int64_t *idx = malloc((size_t)E * sizeof *idx);
+        if (!pred || !col || !idx) {
+            st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+            goto reg_done;
+        }
+        for (int64_t e = 0; e < E && st == CKPT_OK; e++) {
+            st = ckpt_tm_run(m->members[e], CKPT_TM_PREDICT, X, n, nf, col, err);
+            for (int64_t r = 0; st == CKPT_OK && r < n; r++)
+                pred[r * E + e] = col[r];
+        }
+        for (int64_t r = 0; st == CKPT_OK && r < n; r++) {
+            const double *pr = pred + r * E;
+            for (int64_t e = 0; e < E; e++) { /* insertion sort of indices by prediction */
+                int64_t j = e;
+                while (j > 0 && pr[idx[j - 1]] > pr[e]) {
+                    idx[j] = idx[j - 1];
+                    j--;
+                }
+                idx[j] = e;
+            }
+            double total = 0.0;
+            for (int64_t e = 0; e < E; e++)
+                total += m->weights[idx[e]];
+            double cdf = 0.0;
+            int64_t pick = E - 1;
+            for (int64_t e = 0; e < E; e++) {
+                cdf += m->weights[idx[e]];
+                if (cdf >= 0.5 * total) {
+                    pick = e;
+                    break;
+                }
+            }
+            out[r] = pr[idx[pick]];
+        }
+    reg_done:
+        free(pred);
+        free(col);
+        free(idx);
+        return st;
+    }
+    double *dec = calloc((size_t)(n * C), sizeof *dec);
+    double *tmp = malloc((size_t)(n * C) * sizeof *tmp);
+    if (!dec || !tmp) {
+        st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+        goto done;
+    }
+    for (int64_t e = 0; e < E; e++) {
+        const ckpt_tm *me = m->members[e];
+        if (m->samme_r) {
+            if ((st = ckpt_tm_run(me, CKPT_TM_PROBA, X, n, nf, tmp, err)) != CKPT_OK)
+                goto done;
+            for (int64_t r = 0; r < n; r++) {
+                double *p = tmp + r * C, s = 0.0;
+                for (int64_t k = 0; k < C; k++) {
+                    p[k] = log(p[k] < EPS64 ? EPS64 : p[k]);
+                    s += p[k];
+                }
+                for (int64_t k = 0; k < C; k++)
+                    dec[r * C + k] += (double)(C - 1) * (p[k] - (1.0 / (double)C) * s);
+            }
+        } else {
+            if ((st = ckpt_tm_run(me, CKPT_TM_PREDICT, X, n, nf, tmp, err)) != CKPT_OK)
+                goto done;
+            for (int64_t r = 0; r < n; r++) {
+                int64_t c = (int64_t)tmp[r];
+                for (int64_t k = 0; k < C; k++)
+                    dec[r * C + k] += (k == c ? 1.0 : 0.0) * m->weights[e];
+            }
+        }
+    }
+    for (int64_t r = 0; r < n; r++) {
+        double *d = dec + r * C;
+        for (int64_t k = 0; k < C; k++)
+            d[k] /= m->weight_sum;
+        if (C == 2) {
+            double v = -d[0] + d[1];
+            if (method == CKPT_TM_DECISION)
+                out[r] = v;
+            else if (method == CKPT_TM_PREDICT)
+                out[r] = v > 0 ? 1.0 : 0.0;
+            else {
+                double p[2] = {-v / 2, v / 2};
+                softmax(p, 2);
+                out[r * 2] = p[0];
+                out[r * 2 + 1] = p[1];
+            }
+        } else if (method == CKPT_TM_DECISION) {
+            memcpy(out + r * C, d, (size_t)C * sizeof *d);
+        } else if (method == CKPT_TM_PREDICT) {
+            out[r] = (double)argmax(d, C);
+        } else {
+            for (int64_t k = 0; k < C; k++)
+                out[r * C + k] = d[k] / (double)(C - 1);
+            softmax(out + r * C, C);
+        }
+    }
+done:
+    free(dec);
+    free(tmp);
+    return st;
+}
+
+static ckpt_status run_bag(const ckpt_tm *m, ckpt_tm_method method, const double *X, int64_t n,
+                           int64_t nf, double *out, ckpt_error *err)
+{
+    int64_t C = m->is_clf ? m->n_classes : 1, E = m->n_members;
+    ckpt_status st = CKPT_OK;
+    double *acc = calloc((size_t)(n * C), sizeof *acc);
+    double *sub = NULL, *tmp = NULL;
+    if (!acc) {
+        st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+        goto done;
+    }
+    for (int64_t e = 0; e < E; e++) {
+        const ckpt_tm *me = m->members[e];
+        int64_t nfe = m->n_feats[e], ce = m->is_clf ? me->n_classes : 1;
+        free(sub);
+        free(tmp);
+        sub = malloc((size_t)(n * nfe > 0 ? n * nfe : 1) * sizeof *sub);
+        tmp = malloc((size_t)(n * ce) * sizeof *tmp);
+        if (!sub || !tmp) {
+            st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+            goto done;
+        }
+        for (int64_t r = 0; r < n; r++)
+            for (int64_t k = 0; k < nfe; k++)
+                sub[r * nfe + k] = X[r * nf + m->feats[e][k]];
+        if (!m->is_clf) {
+            if ((st = ckpt_tm_run(me, CKPT_TM_PREDICT, sub, n, nfe, tmp, err)) != CKPT_OK)
+                goto done;
+            for (int64_t r = 0; r < n; r++)
+                acc[r] += tmp[r];
+            continue;
+        }
+        if (ckpt_tm_out_cols(me, CKPT_TM_PROBA) == ce) {
+            if ((st = ckpt_tm_run(me, CKPT_TM_PROBA, sub, n, nfe, tmp, err)) != CKPT_OK)
+                goto done;
+            for (int64_t r = 0; r < n; r++)
+                for (int64_t k = 0; k < ce; k++)
+                    acc[r * C + m->cls_map[e][k]] += tmp[r * ce + k];
+        } else { /* no predict_proba: votes */
+            if ((st = ckpt_tm_run(me, CKPT_TM_PREDICT, sub, n, nfe, tmp, err)) != CKPT_OK)
+                goto done;
+            for (int64_t r = 0; r < n; r++) {
+                int64_t c = (int64_t)tmp[r];
+                if (c >= 0 && c < ce)
+                    acc[r * C + m->cls_map[e][c]] += 1.0;
+            }
+        }
+    }
+    for (int64_t r = 0; r < n; r++) {
+        double *a = acc + r * C;
+        for (int64_t k = 0; k < C; k++)
+            a[k] /= (double)m->n_estimators_param;
+        if (!m->is_clf)
+            out[r] = a[0];
+        else if (method == CKPT_TM_PROBA)
+            memcpy(out + r * C, a, (size_t)C * sizeof *a);
+        else
+            out[r] = (double)argmax(a, C);
+    }
+done:
+    free(acc);
+    free(sub);
+    free(tmp);
+    return st;
+}
+
+static ckpt_status run_vote(const ckpt_tm *m, ckpt_tm_method method, const double *X, int64_t n,
+                            int64_t nf, double *out, ckpt_error *err)
+{
+    int64_t C = m->is_clf ? m->n_classes : 1, E = m->n_members;
+    int proba = m->is_clf && m->soft;
+    int64_t cols = proba ? C : 1;
+    ckpt_status st = CKPT_OK;
+    double *acc = calloc((size_t)(n * C), sizeof *acc);
+    double *tmp = malloc((size_t)(n * cols) * sizeof *tmp);
+    if (!acc || !tmp) {
+        st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+        goto done;
+    }
+    for (int64_t e = 0; e < E; e++) {
+        double w = m->weights ? m->weights[e] : 1.0;
+        st = ckpt_tm_run(m->members[e], proba ? CKPT_TM_PROBA : CKPT_TM_PREDICT, X, n, nf, tmp,
+                         err);
+        if (st != CKPT_OK)
+            goto done;
+        for (int64_t r = 0; r < n; r++) {
+            if (proba || !m->is_clf) {
+                for (int64_t k = 0; k < cols; k++)
+                    acc[r * C + k] += m->weights ? tmp[r * cols + k] * w : tmp[r * cols + k];
+            } else {
+                int64_t c = (int64_t)tmp[r];
+                if (c < 0 || c >= C) {
+                    st = ckpt_error_set(err, CKPT_E_MODEL, -1, "member predicted class %lld",
+                                        (long long)c);
+                    goto done;
+                }
+                acc[r * C + c] += w;
+            }
+        }
+    }
+    double scale = m->weights ? m->weight_sum : (double)E;
+    for (int64_t r = 0; r < n; r++) {
+        double *a = acc + r * C;
+        if (!m->is_clf) {
+            out[r] = a[0] / scale;
+        } else if (!proba) {
+            out[r] = (double)argmax(a, C);
+        } else {
+            for (int64_t k = 0; k < C; k++)
+                a[k] /= scale;
+            if (method == CKPT_TM_PROBA)
+                memcpy(out + r * C, a, (size_t)C * sizeof *a);
+            else
+                out[r] = (double)argmax(a, C);
+        }
+    }
+done:
+    free(acc);
+    free(tmp);
+    return st;
+}
+
+/* ------------------------------------------------------------ entry */
+
+ckpt_status ckpt_tm_run(const ckpt_tm *m, ckpt_tm_method method, const double *X, int64_t n,
+                        int64_t nf, double *out, ckpt_error *err)
+{
+    if (!m || (n > 0 && (!X || !out)) || n < 0)
+        return ckpt_error_set(err, CKPT_E_ARG, -1, "ckpt_tm_run: bad arguments");
+    if (m->kind == TM_SUB) {
+        if (nf != m->n_features && m->n_features > 0)
+            return ckpt_error_set(err, CKPT_E_INPUT, -1, "X has %lld features, expected %lld",
+                                  (long long)nf, (long long)m->n_features);
+        return m->sub.run(m->sub.impl, method, X, n, nf, out, err);
+    }
+    int64_t cols = ckpt_tm_out_cols(m, method);
+    if (cols <= 0)
+        return ckpt_error_set(err, CKPT_E_UNSUPPORTED, -1, "estimator has no such method");
+    if (m->kind != TM_DUMMY_CLF && m->kind != TM_DUMMY_REG && nf != m->n_features)
+        return ckpt_error_set(err, CKPT_E_INPUT, -1, "X has %lld features, expected %lld",
+                              (long long)nf, (long long)m->n_features);
+    if (n == 0)
+        return CKPT_OK;
+    if (n > INT64_MAX / (nf > cols ? (nf > 0 ? nf : 1) : cols) / 8)
+        return ckpt_error_set(err, CKPT_E_LIMIT, -1, "too many rows");
+    switch (m->kind) {
+    case TM_GB_CLF:
+    case TM_GB_REG: {
+        if (method == CKPT_TM_APPLY)
+            return run_direct(m, method, X, n, nf, out, NULL, err);
+        double *raw;
+        ckpt_status st = gb_init_raw(m, X, n, nf, &raw, err);
+        if (st != CKPT_OK)
+            return st;
+        st = run_direct(m, method, X, n, nf, out, raw, err);
+        free(raw);
+        return st;
+    }
+    case TM_ADA_CLF:
+    case TM_ADA_REG:
+        return run_ada(m, method, X, n, nf, out, err);
+    case TM_BAG_CLF:
+    case TM_BAG_REG:
+        return run_bag(m, method, X, n, nf, out, err);
+    case TM_VOTE_CLF:
+    case TM_VOTE_REG:
+        return run_vote(m, method, X, n, nf, out, err);
+    case TM_DUMMY_CLF:
+        for (int64_t r = 0; r < n; r++) {
+            if (method == CKPT_TM_PROBA)
+                memcpy(out + r * m->n_classes, m->constant, (size_t)m->n_classes * sizeof *out);
+            else
+                out[r] = (double)argmax(m->constant, m->n_classes);
+        }
+        return CKPT_OK;
+    case TM_DUMMY_REG:
+        for (int64_t r = 0; r < n; r++)
+            memcpy(out + r * m->n_outputs, m->constant, (size_t)m->n_outputs * sizeof *out);
+        return CKPT_OK;
+    default:
+        return run_direct(m, method, X, n, nf, out, NULL, err);
+    }
+}
