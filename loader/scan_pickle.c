@@ -1,0 +1,728 @@
+/*
+ * scan_pickle.c - find every global a pickle refers to.
+ *
+ * Each pickle is walked twice and the findings of both walks are kept:
+ *  1. the pickle machine (ckpt_pickle_load) with an on_global hook: it
+ *     resolves STACK_GLOBAL operands exactly as Python would (strings from the
+ *     memo, DUP, ...), reports operands that are not strings (computed by a
+ *     call: DANGEROUS), and, with the joblib flag, an after_build hook skips
+ *     the raw array bytes joblib writes after each NumpyArrayWrapper and scans
+ *     the pickle it writes for object arrays;
+ *  2. the disassembler (ckpt_pickle_disasm) with a small symbolic stack that
+ *     tracks string constants through MARK/POP/DUP/PUT/GET: it reads GLOBAL,
+ *     INST, EXT and STACK_GLOBAL names without executing any semantics, so it
+ *     keeps going where the machine stops (a type error, a limit).
+ * A joblib stream is also disassembled as a *plain* pickle (the way
+ * pickle.load would read it, array bytes as opcodes) and anything dangerous
+ * found that way is reported too.
+ */
+#include "scan_internal.h"
+#include "pickle_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* symbolic stack slot */
+enum { SL_OTHER = 0, SL_STR, SL_MARK };
+typedef struct slot {
+    uint8_t kind;
+    const uint8_t *p; /* SL_STR: UTF-8 bytes (into the input, or a decoded copy) */
+    size_t n;
+} slot;
+
+typedef struct memo_ent {
+    uint64_t key1; /* key + 1, 0 empty */
+    slot v;
+} memo_ent;
+
+typedef struct dblock {
+    struct dblock *next;
+    size_t size, used;
+} dblock;
+
+typedef struct pk {
+    ckpt__scan *s;
+    const uint8_t *buf;
+    size_t len, start;
+    const char *member;
+    int danger_only; /* emit DANGEROUS findings only (bytes that may be data) */
+    int nomem;
+    ckpt_graph *names; /* for canonical names; recreated when it grows */
+    /* machine: offsets of STACK_GLOBALs it saw (ascending) */
+    uint64_t *msg;
+    size_t nmsg, capmsg;
+    /* joblib inline regions [a, b) (ascending) */
+    uint64_t *reg;
+    size_t nreg, capreg;
+    /* symbolic stack */
+    slot *st;
+    size_t sp, stcap;
+    memo_ent *memo;
+    size_t memo_cap, memo_count;
+    dblock *blocks; /* decoded strings */
+    int sym_limit;  /* symbolic walk stopped on a limit */
+    int plain_view; /* disassembling a joblib stream as a plain pickle */
+} pk;
+
+/* ---- small helpers ---- */
+
+static int push_u64(pk *p, uint64_t **v, size_t *n, size_t *cap, uint64_t x) {
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        uint64_t *nv = ckpt__realloc(&p->s->alloc, *v, *cap * sizeof *nv, nc * sizeof *nv);
+        if (!nv) {
+            p->nomem = 1;
+            return 0;
+        }
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = x;
+    return 1;
+}
+
+static int has_u64(const uint64_t *v, size_t n, uint64_t x) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && v[lo] == x;
+}
+
+static uint8_t *dalloc(pk *p, size_t n) {
+    dblock *b = p->blocks;
+    if (!b || b->size - b->used < n) {
+        size_t sz = n + sizeof(dblock) > 65536 ? n + sizeof(dblock) : 65536;
+        b = ckpt__malloc(&p->s->alloc, sz);
+        if (!b) {
+            p->nomem = 1;
+            return NULL;
+        }
+        b->size = sz;
+        b->used = sizeof(dblock);
+        b->next = p->blocks;
+        p->blocks = b;
+    }
+    uint8_t *r = (uint8_t *)b + b->used;
+    b->used += n;
+    return r;
+}
+
+static const char *canonical(pk *p, const char *m, const char *n) {
+    if (p->names && ckpt_graph_memory(p->names) > ((uint64_t)16 << 20)) {
+        ckpt_graph_free(p->names);
+        p->names = NULL;
+    }
+    if (!p->names && ckpt_graph_new(NULL, &p->s->alloc, 0, &p->names) != CKPT_OK) {
+        p->nomem = 1;
+        return NULL;
+    }
+    const char *c = ckpt__canonical(p->names, m, n);
+    if (!c) p->nomem = 1;
+    return c;
+}
+
+/* ---- emitting findings ---- */
+
+static void emit_global(pk *p, uint8_t op, uint64_t off, const uint8_t *m, size_t ml,
+                        const uint8_t *n, size_t nl) {
+    char em[CKPT__SCAN_NAME_MAX * 4 + 1], en[CKPT__SCAN_NAME_MAX * 4 + 1];
+    ckpt__scan_escape(m, ml, em);
+    ckpt__scan_escape(n, nl, en);
+    const char *canon = NULL;
+    char joined[sizeof em + sizeof en + 1];
+    int plain = strlen(em) == ml && strlen(en) == nl; /* nothing escaped or truncated */
+    if (plain) canon = canonical(p, em, en);
+    if (p->nomem) return;
+    if (!canon) {
+        snprintf(joined, sizeof joined, "%s.%s", em, en);
+        canon = joined;
+    }
+    const char *reason = "";
+    ckpt_verdict v = ckpt__scan_judge(em, en, canon, &reason);
+    if (!plain && v == CKPT_VERDICT_SAFE) {
+        v = CKPT_VERDICT_UNKNOWN;
+        reason = "name with non-printable or non-ASCII bytes";
+    }
+    if (ml > CKPT__SCAN_NAME_MAX || nl > CKPT__SCAN_NAME_MAX) {
+        if (v < CKPT_VERDICT_UNKNOWN) v = CKPT_VERDICT_UNKNOWN;
+        reason = "name longer than any Python global (shown truncated)";
+    }
+    if (p->danger_only && v != CKPT_VERDICT_DANGEROUS) return;
+    char why[320];
+    snprintf(why, sizeof why, "%s%s", reason,
+             p->plain_view ? " (seen when the joblib stream is read as a plain pickle)" : "");
+    ckpt__scan_add(p->s, CKPT_FIND_GLOBAL, v, em, en, canon, op, (int64_t)off, p->member, p->start,
+                   0, why);
+}
+
+static void emit_ext(pk *p, uint8_t op, uint64_t off) {
+    if (p->danger_only) return;
+    const uint8_t *a = p->buf + off + 1;
+    int32_t code;
+    if (op == 0x82) code = a[0];
+    else if (op == 0x83) code = (int32_t)(a[0] | (a[1] << 8));
+    else code = (int32_t)((uint32_t)a[0] | ((uint32_t)a[1] << 8) | ((uint32_t)a[2] << 16) |
+                          ((uint32_t)a[3] << 24));
+    char why[160];
+    snprintf(why, sizeof why,
+             "extension code %d: resolves to whatever copyreg.add_extension registered", (int)code);
+    ckpt__scan_add(p->s, CKPT_FIND_EXT, CKPT_VERDICT_UNKNOWN, NULL, NULL, NULL, op, (int64_t)off,
+                   p->member, p->start, code, why);
+}
+
+/* ---- machine pass hooks ---- */
+
+static void on_global(void *user, const char *module, const char *name, uint8_t opcode,
+                      uint64_t offset) {
+    pk *p = user;
+    if (p->nomem) return;
+    if (opcode == 0x82 || opcode == 0x83 || opcode == 0x84) {
+        emit_ext(p, opcode, offset);
+        return;
+    }
+    if (opcode == 0x93 && !push_u64(p, &p->msg, &p->nmsg, &p->capmsg, offset)) return;
+    if (!module || !name) {
+        ckpt__scan_add(p->s, CKPT_FIND_DYNAMIC_GLOBAL, CKPT_VERDICT_DANGEROUS, NULL, NULL, NULL,
+                       opcode, (int64_t)offset, p->member, p->start, 0,
+                       "STACK_GLOBAL operands are not string constants (computed by a call)");
+        return;
+    }
+    emit_global(p, opcode, offset, (const uint8_t *)module, strlen(module), (const uint8_t *)name,
+                strlen(name));
+}
+
+static int64_t int_of(const ckpt_value *v, int64_t dflt) {
+    int64_t x;
+    return ckpt_value_int64(v, &x) == CKPT_OK ? x : dflt;
+}
+
+static ckpt_status after_build(void *user, ckpt_graph *g, ckpt_value *obj, const uint8_t *buf,
+                               size_t len, size_t *pos, ckpt_error *err) {
+    (void)g;
+    pk *p = user;
+    const char *cls = ckpt_value_class(obj);
+    if (!cls || (strcmp(cls, "joblib.numpy_pickle.NumpyArrayWrapper") != 0 &&
+                 strcmp(cls, "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper") != 0))
+        return CKPT_OK;
+    ckpt_value *st = ckpt_value_state(obj);
+    ckpt_value *shape = ckpt_dict_get(st, "shape");
+    ckpt_value *dt = ckpt_dict_get(st, "dtype");
+    ckpt_value *descr = ckpt_value_item(ckpt_value_args(dt), 0);
+    size_t dl = 0;
+    const uint8_t *d = ckpt_value_bytes(descr, &dl);
+    if (ckpt_value_kind(shape) != CKPT_K_TUPLE || ckpt_value_kind(descr) != CKPT_K_STR || !d || !dl)
+        return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)*pos,
+                              "joblib array wrapper without a shape tuple and a dtype");
+    ckpt_value *dst = ckpt_value_state(dt);
+    int64_t elsize = int_of(ckpt_value_item(dst, 5), -1);
+    int64_t dflags = int_of(ckpt_value_item(dst, 7), 0);
+    size_t region = *pos;
+    if (d[0] == 'O' || (dflags & 1)) {
+        /* object array: joblib wrote pickle.dump(array) here */
+        size_t e = 0;
+        ckpt_status rs = ckpt__scan_pickle(p->s, buf, len, *pos, p->member, 0, !p->danger_only, &e);
+        if (rs != CKPT_OK)
+            return ckpt_error_set(err, rs, (int64_t)*pos, "object array pickle at offset %zu does not parse",
+                                  *pos);
+        *pos = e;
+    } else {
+        uint64_t item = 0;
+        if (elsize > 0) {
+            item = (uint64_t)elsize;
+        } else {
+            size_t i = 0;
+            while (i < dl && (d[i] == '<' || d[i] == '>' || d[i] == '|' || d[i] == '=')) i++;
+            while (i < dl && ((d[i] >= 'a' && d[i] <= 'z') || (d[i] >= 'A' && d[i] <= 'Z'))) i++;
+            for (; i < dl && d[i] >= '0' && d[i] <= '9'; i++)
+                if (!ckpt__mul_ok(item, 10, &item) || !ckpt__add_ok(item, (uint64_t)(d[i] - '0'), &item))
+                    return ckpt_error_set(err, CKPT_E_RANGE, (int64_t)*pos, "dtype size overflows");
+            if (item == 0 && dl >= 1 && (d[dl - 1] == '?' || d[0] == 'b'))
+                item = 1;
+            if (item == 0)
+                return ckpt_error_set(err, CKPT_E_UNSUPPORTED, (int64_t)*pos,
+                                      "joblib array dtype '%.*s' has no known item size", (int)dl, d);
+        }
+        uint64_t n = item;
+        for (size_t i = 0; i < ckpt_value_len(shape); i++) {
+            int64_t dim = int_of(ckpt_value_item(shape, i), -1);
+            if (dim < 0 || !ckpt__mul_ok(n, (uint64_t)dim, &n))
+                return ckpt_error_set(err, CKPT_E_RANGE, (int64_t)*pos,
+                                      "joblib array shape is negative or overflows");
+        }
+        ckpt_value *al = ckpt_dict_get(st, "numpy_array_alignment_bytes");
+        uint64_t at = *pos;
+        if (al && ckpt_value_kind(al) != CKPT_K_NONE) {
+            if (at >= len)
+                return ckpt_error_set(err, CKPT_E_TRUNCATED, (int64_t)at, "joblib padding byte missing");
+            at += 1 + (uint64_t)buf[at];
+        }
+        uint64_t end;
+        if (!ckpt__add_ok(at, n, &end) || end > len)
+            return ckpt_error_set(err, CKPT_E_TRUNCATED, (int64_t)at,
+                                  "joblib array data (%llu bytes) runs past the end",
+                                  (unsigned long long)n);
+        *pos = (size_t)end;
+    }
+    if (p->nreg / 2 >= CKPT__SCAN_MAX_REGIONS)
+        return ckpt_error_set(err, CKPT_E_LIMIT, (int64_t)region, "too many joblib arrays");
+    if (!push_u64(p, &p->reg, &p->nreg, &p->capreg, region) ||
+        !push_u64(p, &p->reg, &p->nreg, &p->capreg, *pos))
+        return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+    return CKPT_OK;
+}
+
+/* ---- symbolic stack for the disassembler pass ---- */
+
+static int spush(pk *p, slot v) {
+    if (p->sp == p->stcap) {
+        if (p->stcap >= p->s->limits.max_stack) {
+            p->sym_limit = 1;
+            return 0;
+        }
+        size_t nc = p->stcap ? p->stcap * 2 : 64;
+        slot *ns = ckpt__realloc(&p->s->alloc, p->st, p->stcap * sizeof *ns, nc * sizeof *ns);
+        if (!ns) {
+            p->nomem = 1;
+            return 0;
+        }
+        p->st = ns;
+        p->stcap = nc;
+    }
+    p->st[p->sp++] = v;
+    return 1;
+}
+
+static slot spop(pk *p) {
+    slot o = {SL_OTHER, NULL, 0};
+    return p->sp ? p->st[--p->sp] : o;
+}
+
+static void pop_mark(pk *p) {
+    while (p->sp) {
+        if (p->st[--p->sp].kind == SL_MARK) return;
+    }
+}
+
+static memo_ent *memo_find(pk *p, uint64_t key, int insert) {
+    if (insert && (p->memo_count + 1) * 2 > p->memo_cap) {
+        size_t nc = p->memo_cap ? p->memo_cap * 2 : 64;
+        memo_ent *nm = ckpt__calloc(&p->s->alloc, nc, sizeof *nm);
+        if (!nm) {
+            p->nomem = 1;
+            return NULL;
+        }
+        for (size_t i = 0; i < p->memo_cap; i++) {
+            if (!p->memo[i].key1) continue;
+            size_t k = (size_t)(p->memo[i].key1 * 0x9E3779B97F4A7C15ull) & (nc - 1);
+            while (nm[k].key1) k = (k + 1) & (nc - 1);
+            nm[k] = p->memo[i];
+        }
+        ckpt__free(&p->s->alloc, p->memo, p->memo_cap * sizeof *p->memo);
+        p->memo = nm;
+        p->memo_cap = nc;
+    }
+    if (!p->memo_cap) return NULL;
+    size_t k = (size_t)((key + 1) * 0x9E3779B97F4A7C15ull) & (p->memo_cap - 1);
+    while (p->memo[k].key1) {
+        if (p->memo[k].key1 == key + 1) return &p->memo[k];
+        k = (k + 1) & (p->memo_cap - 1);
+    }
+    if (!insert) return NULL;
+    if (p->memo_count >= p->s->limits.max_memo) {
+        p->sym_limit = 1;
+        return NULL;
+    }
+    p->memo[k].key1 = key + 1;
+    p->memo[k].v.kind = SL_OTHER;
+    p->memo_count++;
+    return &p->memo[k];
+}
+
+static uint64_t le(const uint8_t *a, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = (v << 8) | a[i];
+    return v;
+}
+
+/* decimal argument of GET/PUT ("123\n"); UINT64_MAX if malformed */
+static uint64_t dec_arg(const uint8_t *a, const uint8_t *end) {
+    uint64_t v = 0;
+    int any = 0;
+    for (; a < end && *a != '\n'; a++) {
+        if (*a < '0' || *a > '9' || v > (UINT64_MAX - 9) / 10) return UINT64_MAX;
+        v = v * 10 + (uint64_t)(*a - '0');
+        any = 1;
+    }
+    return any ? v : UINT64_MAX;
+}
+
+static size_t put_utf8(uint8_t *o, uint32_t cp) {
+    if (cp < 0x80) { o[0] = (uint8_t)cp; return 1; }
+    if (cp < 0x800) { o[0] = (uint8_t)(0xc0 | (cp >> 6)); o[1] = (uint8_t)(0x80 | (cp & 63)); return 2; }
+    if (cp < 0x10000) {
+        o[0] = (uint8_t)(0xe0 | (cp >> 12)); o[1] = (uint8_t)(0x80 | ((cp >> 6) & 63));
+        o[2] = (uint8_t)(0x80 | (cp & 63));
+        return 3;
+    }
+    o[0] = (uint8_t)(0xf0 | (cp >> 18)); o[1] = (uint8_t)(0x80 | ((cp >> 12) & 63));
+    o[2] = (uint8_t)(0x80 | ((cp >> 6) & 63)); o[3] = (uint8_t)(0x80 | (cp & 63));
+    return 4;
+}
+
+static int hexv(uint8_t c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* UNICODE argument: raw-unicode-escape (\uXXXX, \UXXXXXXXX; other bytes latin-1) */
+static slot dec_raw_unicode(pk *p, const uint8_t *a, size_t n) {
+    slot r = {SL_STR, a, n};
+    int plain = 1;
+    for (size_t i = 0; i < n; i++)
+        if (a[i] >= 0x80 || a[i] == '\\') plain = 0;
+    if (plain) return r;
+    uint8_t *o = dalloc(p, n * 4 + 1);
+    if (!o) return (slot){SL_OTHER, NULL, 0};
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        if (a[i] == '\\' && i + 1 < n && (a[i + 1] == 'u' || a[i + 1] == 'U')) {
+            int digits = a[i + 1] == 'u' ? 4 : 8;
+            if (i + 2 + (size_t)digits > n) return (slot){SL_OTHER, NULL, 0}; /* Python: error */
+            uint32_t cp = 0;
+            for (int j = 0; j < digits; j++) {
+                int h = hexv(a[i + 2 + j]);
+                if (h < 0) return (slot){SL_OTHER, NULL, 0};
+                cp = cp * 16 + (uint32_t)h;
+            }
+            if (cp > 0x10ffff) return (slot){SL_OTHER, NULL, 0};
+            k += put_utf8(o + k, cp);
+            i += 2 + (size_t)digits;
+        } else {
+            k += put_utf8(o + k, a[i]);
+            i++;
+        }
+    }
+    r.p = o;
+    r.n = k;
+    return r;
+}
+
+/* STRING argument: quoted, with Python string escapes; decoded as ASCII/latin-1 */
+static slot dec_string(pk *p, const uint8_t *a, size_t n) {
+    slot bad = {SL_OTHER, NULL, 0};
+    if (n < 2 || a[0] != a[n - 1] || (a[0] != '\'' && a[0] != '"')) return bad;
+    a++;
+    n -= 2;
+    uint8_t *o = dalloc(p, n * 2 + 1);
+    if (!o) return bad;
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t c = a[i++];
+        if (c == '\\' && i < n) {
+            uint8_t e = a[i++];
+            switch (e) {
+            case 'n': c = '\n'; break;
+            case 't': c = '\t'; break;
+            case 'r': c = '\r'; break;
+            case 'a': c = 7; break;
+            case 'b': c = 8; break;
+            case 'f': c = 12; break;
+            case 'v': c = 11; break;
+            case '\\': case '\'': case '"': c = e; break;
+            case '\n': continue;
+            case 'x': {
+                int h1 = i < n ? hexv(a[i]) : -1, h2 = i + 1 < n ? hexv(a[i + 1]) : -1;
+                if (h1 < 0 || h2 < 0) return bad;
+                c = (uint32_t)(h1 * 16 + h2);
+                i += 2;
+                break;
+            }
+            default:
+                if (e >= '0' && e <= '7') {
+                    c = (uint32_t)(e - '0');
+                    for (int j = 0; j < 2 && i < n && a[i] >= '0' && a[i] <= '7'; j++)
+                        c = c * 8 + (uint32_t)(a[i++] - '0');
+                    c &= 0xff;
+                } else {
+                    o[k++] = '\\';
+                    c = e;
+                }
+            }
+        }
+        k += put_utf8(o + k, c);
+    }
+    return (slot){SL_STR, o, k};
+}
+
+static slot latin1(pk *p, const uint8_t *a, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (a[i] >= 0x80) {
+            uint8_t *o = dalloc(p, n * 2 + 1);
+            if (!o) return (slot){SL_OTHER, NULL, 0};
+            size_t k = 0;
+            for (size_t j = 0; j < n; j++) k += put_utf8(o + k, a[j]);
+            return (slot){SL_STR, o, k};
+        }
+    return (slot){SL_STR, a, n};
+}
+
+static const uint8_t *line_end(const uint8_t *a, const uint8_t *end) {
+    const uint8_t *nl = memchr(a, '\n', (size_t)(end - a));
+    return nl ? nl : end;
+}
+
+static int dis_cb(void *user, const ckpt_disasm_op *op) {
+    pk *p = user;
+    const uint8_t *a = p->buf + op->offset + 1, *end = p->buf + p->len;
+    slot other = {SL_OTHER, NULL, 0};
+    switch (op->code) {
+    case 0x8c: spush(p, (slot){SL_STR, a + 1, a[0]}); break;          /* SHORT_BINUNICODE */
+    case 'X': spush(p, (slot){SL_STR, a + 4, (size_t)le(a, 4)}); break; /* BINUNICODE */
+    case 0x8d: spush(p, (slot){SL_STR, a + 8, (size_t)le(a, 8)}); break; /* BINUNICODE8 */
+    case 'U': spush(p, latin1(p, a + 1, a[0])); break;               /* SHORT_BINSTRING */
+    case 'T': spush(p, latin1(p, a + 4, (size_t)le(a, 4))); break;   /* BINSTRING */
+    case 'V': {
+        const uint8_t *e = line_end(a, end);
+        spush(p, dec_raw_unicode(p, a, (size_t)(e - a)));
+        break;
+    }
+    case 'S': {
+        const uint8_t *e = line_end(a, end);
+        spush(p, dec_string(p, a, (size_t)(e - a)));
+        break;
+    }
+    case '(':
+        spush(p, (slot){SL_MARK, NULL, 0});
+        break;
+    case '0': (void)spop(p); break;  /* POP (a MARK too) */
+    case '1': pop_mark(p); break;    /* POP_MARK */
+    case '2': spush(p, p->sp ? p->st[p->sp - 1] : other); break; /* DUP */
+    case 'p': case 'q': case 'r': case 0x94: {           /* PUT, BINPUT, LONG_BINPUT, MEMOIZE */
+        uint64_t key = op->code == 'q' ? a[0]
+                       : op->code == 'r' ? le(a, 4)
+                       : op->code == 'p' ? dec_arg(a, end)
+                                         : (uint64_t)p->memo_count;
+        if (key == UINT64_MAX) break;
+        memo_ent *m = memo_find(p, key, 1);
+        if (m) m->v = p->sp ? p->st[p->sp - 1] : other;
+        if (m && m->v.kind == SL_MARK) m->v = other;
+        break;
+    }
+    case 'g': case 'h': case 'j': { /* GET, BINGET, LONG_BINGET */
+        uint64_t key = op->code == 'h' ? a[0] : op->code == 'j' ? le(a, 4) : dec_arg(a, end);
+        memo_ent *m = key == UINT64_MAX ? NULL : memo_find(p, key, 0);
+        spush(p, m ? m->v : other);
+        break;
+    }
+    case 'c': case 'i': { /* GLOBAL, INST: "module\nname\n" */
+        const uint8_t *e1 = line_end(a, end);
+        const uint8_t *b = e1 < end ? e1 + 1 : end;
+        const uint8_t *e2 = line_end(b, end);
+        emit_global(p, op->code, op->offset, a, (size_t)(e1 - a), b, (size_t)(e2 - b));
+        if (op->code == 'i') pop_mark(p);
+        spush(p, other);
+        break;
+    }
+    case 0x93: { /* STACK_GLOBAL */
+        slot n = spop(p), m = spop(p);
+        if (m.kind == SL_STR && n.kind == SL_STR) {
+            emit_global(p, op->code, op->offset, m.p, m.n, n.p, n.n);
+        } else if (!has_u64(p->msg, p->nmsg, op->offset) && !p->danger_only) {
+            /* the machine did not reach it (or it is seen in the plain view) */
+            ckpt__scan_add(p->s, CKPT_FIND_DYNAMIC_GLOBAL, CKPT_VERDICT_UNVERIFIABLE, NULL, NULL,
+                           NULL, op->code, (int64_t)op->offset, p->member, p->start, 0,
+                           "STACK_GLOBAL operands could not be resolved to strings");
+        }
+        spush(p, other);
+        break;
+    }
+    case 0x82: case 0x83: case 0x84:
+        emit_ext(p, op->code, op->offset);
+        spush(p, other);
+        break;
+    /* pop to MARK, push one */
+    case 't': case 'l': case 'd': case 0x91: case 'o':
+        pop_mark(p);
+        spush(p, other);
+        break;
+    /* pop to MARK, the container below stays */
+    case 'e': case 'u': case 0x90:
+        pop_mark(p);
+        if (p->sp) p->st[p->sp - 1] = other;
+        break;
+    case '.': (void)spop(p); break;
+    case 0x80: case 0x95: break; /* PROTO, FRAME */
+    /* pop n, push one */
+    case 0x98: case 0x85: case 'Q': (void)spop(p); spush(p, other); break;
+    case 'a': case 0x86: case 'R': case 'b': case 0x81:
+        (void)spop(p); (void)spop(p); spush(p, other);
+        break;
+    case 0x87: case 's': case 0x92:
+        (void)spop(p); (void)spop(p); (void)spop(p); spush(p, other);
+        break;
+    default: /* every other opcode pushes one value */
+        spush(p, other);
+        break;
+    }
+    return p->nomem || p->sym_limit;
+}
+
+static void sym_reset(pk *p) {
+    p->sp = 0;
+    if (p->memo) memset(p->memo, 0, p->memo_cap * sizeof *p->memo);
+    p->memo_count = 0;
+}
+
+static void pk_free(pk *p) {
+    const ckpt_allocator *a = &p->s->alloc;
+    ckpt__free(a, p->msg, p->capmsg * sizeof *p->msg);
+    ckpt__free(a, p->reg, p->capreg * sizeof *p->reg);
+    ckpt__free(a, p->st, p->stcap * sizeof *p->st);
+    ckpt__free(a, p->memo, p->memo_cap * sizeof *p->memo);
+    while (p->blocks) {
+        dblock *n = p->blocks->next;
+        ckpt__free(a, p->blocks, p->blocks->size);
+        p->blocks = n;
+    }
+    ckpt_graph_free(p->names);
+}
+
+/* disassemble [start, len) skipping the joblib regions; CKPT_OK at STOP */
+static ckpt_status dis_pass(pk *p, int use_regions, size_t *end, ckpt_error *e) {
+    size_t seg = p->start;
+    ckpt_pickle_info info;
+    if (use_regions) {
+        for (size_t i = 0; i + 1 < p->nreg; i += 2) {
+            size_t ra = (size_t)p->reg[i], rb = (size_t)p->reg[i + 1];
+            if (ra < seg) continue; /* nested inside an earlier region */
+            ckpt_status st = ckpt_pickle_disasm(p->buf, ra, seg, dis_cb, p, &info, e);
+            if (p->nomem || p->sym_limit) return CKPT_E_LIMIT;
+            if (st == CKPT_OK) return ckpt_error_set(e, CKPT_E_FORMAT, (int64_t)info.end,
+                                                     "STOP before joblib array data at %zu", ra);
+            if (st != CKPT_E_TRUNCATED || e->offset != (int64_t)ra) return st;
+            seg = rb;
+        }
+    }
+    ckpt_status st = ckpt_pickle_disasm(p->buf, p->len, seg, dis_cb, p, &info, e);
+    if (p->nomem) return CKPT_E_NOMEM;
+    if (p->sym_limit)
+        return ckpt_error_set(e, CKPT_E_LIMIT, -1, "symbolic stack or memo over the limits");
+    *end = (size_t)info.end;
+    return st;
+}
+
+ckpt_status ckpt__scan_pickle(ckpt__scan *s, const uint8_t *buf, size_t len, size_t start,
+                              const char *member, unsigned flags, int primary, size_t *end) {
+    *end = start;
+    if (s->nomem) return CKPT_E_NOMEM;
+    if (start >= len) return CKPT_E_TRUNCATED;
+    pk p;
+    memset(&p, 0, sizeof p);
+    p.s = s;
+    p.buf = buf;
+    p.len = len;
+    p.start = start;
+    p.member = member;
+    ckpt_error me, de;
+    ckpt_error_clear(&me);
+    ckpt_error_clear(&de);
+    if (!primary) {
+        /* bytes that may be data: a full scan only if they are a complete pickle */
+        ckpt_pickle_info pre;
+        p.danger_only = ckpt_pickle_disasm(buf, len, start, NULL, NULL, &pre, NULL) != CKPT_OK;
+    }
+    if (!p.danger_only) s->r->npickles++;
+
+    /* 1. the machine */
+    ckpt_graph *g = NULL;
+    ckpt_status mst = ckpt_graph_new(&s->limits, &s->alloc, CKPT_GRAPH_BORROW_INPUT, &g);
+    size_t mend = start;
+    if (mst == CKPT_OK) {
+        ckpt_pickle_hooks hooks;
+        memset(&hooks, 0, sizeof hooks);
+        hooks.user = &p;
+        hooks.on_global = on_global;
+        if (flags & CKPT__SF_JOBLIB) hooks.after_build = after_build;
+        ckpt_value *root = NULL;
+        ckpt_pickle_info info;
+        mst = ckpt_pickle_load(g, buf, len, start, &hooks, &root, &info, &me);
+        mend = (size_t)info.end;
+    } else {
+        ckpt_error_set(&me, mst, -1, "cannot create a graph");
+    }
+    ckpt_graph_free(g);
+    if (mst == CKPT_E_NOMEM && !p.danger_only) p.nomem = 1;
+
+    /* 2. the disassembler with its symbolic stack */
+    size_t dend = start;
+    ckpt_status dst = p.nomem ? CKPT_E_NOMEM : dis_pass(&p, 1, &dend, &de);
+    if (dst == CKPT_E_NOMEM) p.nomem = 1;
+
+    /* 3. a joblib stream read as a plain pickle */
+    if (p.nreg && !p.nomem) {
+        int keep = p.danger_only;
+        p.danger_only = 1;
+        p.plain_view = 1;
+        sym_reset(&p);
+        size_t e2;
+        ckpt_error pe;
+        ckpt_error_clear(&pe);
+        if (dis_pass(&p, 0, &e2, &pe) == CKPT_E_NOMEM) p.nomem = 1;
+        p.danger_only = keep;
+        p.plain_view = 0;
+    }
+    if (p.nomem) {
+        s->nomem = 1;
+        pk_free(&p);
+        return CKPT_E_NOMEM;
+    }
+
+    ckpt_status rs = CKPT_OK;
+    if (mst != CKPT_OK || dst != CKPT_OK || mend != dend) {
+        rs = mst != CKPT_OK ? mst : dst != CKPT_OK ? dst : CKPT_E_FORMAT;
+        const ckpt_error *e = mst != CKPT_OK ? &me : &de;
+        if (!p.danger_only) {
+            if (mst == CKPT_OK && dst == CKPT_OK)
+                ckpt__scan_addf(s, CKPT_FIND_PARSE_ERROR, CKPT_VERDICT_UNVERIFIABLE, (int64_t)mend,
+                                member, "pickle at %zu: machine and disassembler disagree on its end (%zu vs %zu)",
+                                start, mend, dend);
+            else
+                ckpt__scan_addf(s, CKPT_FIND_PARSE_ERROR, CKPT_VERDICT_UNVERIFIABLE, e->offset, member,
+                                "pickle at %zu cannot be walked to its STOP (%s): %s", start,
+                                ckpt_status_str(rs), e->message);
+        } else if (len - start >= 2 && buf[start] == 0x80 && buf[start + 1] >= 2 && buf[start + 1] <= 5) {
+            ckpt__scan_addf(s, CKPT_FIND_NOTE, CKPT_VERDICT_SAFE, (int64_t)start, member,
+                            "bytes at %zu start like a pickle but do not parse: treated as data", start);
+        }
+    } else if (p.danger_only) {
+        rs = CKPT_E_FORMAT; /* cannot happen: the pre-check said it does not parse */
+    }
+    *end = mend;
+    pk_free(&p);
+    return s->nomem ? CKPT_E_NOMEM : rs;
+}
+
+void ckpt__scan_stream(ckpt__scan *s, const uint8_t *buf, size_t len, size_t start,
+                       const char *member, unsigned flags, int primary) {
+    size_t pos = start;
+    for (int k = 0; pos < len && !s->nomem; k++) {
+        if (k >= CKPT__SCAN_MAX_PICKLES_STREAM) {
+            ckpt__scan_addf(s, CKPT_FIND_CONTAINER, CKPT_VERDICT_UNVERIFIABLE, (int64_t)pos, member,
+                            "more than %d pickles in one stream", CKPT__SCAN_MAX_PICKLES_STREAM);
+            return;
+        }
+        size_t end = pos;
+        ckpt_status st = ckpt__scan_pickle(s, buf, len, pos, member, flags, k < primary, &end);
+        if (st != CKPT_OK || end <= pos) return;
+        pos = end;
+    }
+    if (pos >= len && primary > 0 && !s->nomem) {
+        /* fewer pickles than the format needs is reported by the parse error of
+           the missing one only when bytes remain; an exact end is fine */
+    }
+}
