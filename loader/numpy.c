@@ -237,6 +237,11 @@ static ckpt_status get_src(const ckpt_value *d, ckpt__np_src *s, ckpt_error *err
         return CKPT_OK;
     case CKPT_K_OBJECT: {
         const ckpt_value *args = ckpt_value_args(d);
+        if (canon_is(ckpt_value_callable(d), "builtins.bytes") && /* protocol 0-2 b'' */
+            ckpt_value_kind(args) == CKPT_K_TUPLE && ckpt_value_len(args) == 0) {
+            s->p = (const uint8_t *)"";
+            return CKPT_OK;
+        }
         if (canon_is(ckpt_value_callable(d), "_codecs.encode") &&
             ckpt_value_kind(args) == CKPT_K_TUPLE && ckpt_value_len(args) == 2 &&
             ckpt_value_kind(ckpt_value_item(args, 0)) == CKPT_K_STR) {

@@ -339,6 +339,18 @@ static int is_none(const ckpt_value *v) { return !v || ckpt_value_kind(v) == CKP
 
 static int str_or_bytes(const ckpt_value *v, const char **p, size_t *n) {
     ckpt_kind k = ckpt_value_kind(v);
+    if (k == CKPT_K_OBJECT) { /* protocol 0-2 bytes: _codecs.encode(str, 'latin1'), ASCII only here */
+        const char *c = ckpt_value_canonical(ckpt_value_callable(v));
+        const ckpt_value *a = ckpt_value_args(v);
+        if (!c || strcmp(c, "_codecs.encode") != 0 || ckpt_value_len(a) != 2) return 0;
+        v = ckpt_value_item(a, 0);
+        k = ckpt_value_kind(v);
+        if (k != CKPT_K_STR) return 0;
+        *p = (const char *)ckpt_value_bytes(v, n);
+        for (size_t i = 0; i < *n; i++)
+            if ((unsigned char)(*p)[i] >= 0x80) return 0;
+        return 1;
+    }
     if (k != CKPT_K_STR && k != CKPT_K_BYTES) return 0;
     *p = (const char *)ckpt_value_bytes(v, n);
     return *p != NULL || *n == 0;

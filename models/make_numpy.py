@@ -174,9 +174,16 @@ def obj_item(x):
 
 def describe(path, a, expect_mapped=None):
     a = np.asarray(a)
+    fort = bool(a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous)
+    # strides of the array as every loader rebuilds it: contiguous in C or Fortran order
+    # (numpy keeps 0 strides for some empty arrays it unpickles; views are stored contiguous)
+    strides, st = [0] * a.ndim, a.dtype.itemsize
+    for k in (range(a.ndim) if fort else reversed(range(a.ndim))):
+        strides[k] = st
+        st *= max(a.shape[k], 1)
     d = {"path": path, "dtype": dtype_desc(a.dtype), "shape": list(a.shape),
-         "strides": list(a.strides), "nelems": int(a.size), "nbytes": int(a.nbytes),
-         "fortran": bool(a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous)}
+         "strides": strides, "nelems": int(a.size), "nbytes": int(a.nbytes),
+         "fortran": fort}
     if expect_mapped is not None:
         d["expect_mapped"] = expect_mapped
     if a.dtype.hasobject:
