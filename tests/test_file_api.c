@@ -683,6 +683,81 @@ static void test_object_array(void) {
     ckpt_close(f);
 }
 
+/* ------------------------------------------------------------ path walk */
+
+/* models/files/walk_pN: arrays placed by make_files.py under every kind of
+   path; the JSON lists them in graph pre-order with the path each must get. */
+static void test_walk(void) {
+    static const int protos[] = {2, 4, 5};
+    for (size_t pi = 0; pi < sizeof protos / sizeof protos[0]; pi++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "files/walk_p%d.json", protos[pi]);
+        cJSON *j = tu_load_json(tu_model_path(rel));
+        if (!j) continue;
+        snprintf(rel, sizeof rel, "files/walk_p%d.pkl", protos[pi]);
+        const char *path = tu_model_path(rel);
+        ckpt_file *f = NULL;
+        ckpt_error e;
+        ckpt_status st = ckpt_open(path, NULL, &f, &e);
+        CHECKF(st == CKPT_OK, "%s: %s", path, e.message);
+        if (st != CKPT_OK) {
+            cJSON_Delete(j);
+            continue;
+        }
+        CHECK_EQ_INT(ckpt_file_protocol(f), protos[pi]);
+        const cJSON *arrays = cJSON_GetObjectItemCaseSensitive(j, "arrays");
+        size_t n = (size_t)cJSON_GetArraySize(arrays);
+        CHECKF(ckpt_file_array_count(f) == n, "walk_p%d: %zu arrays, expected %zu", protos[pi],
+               ckpt_file_array_count(f), n);
+        for (size_t i = 0; i < n && i < ckpt_file_array_count(f); i++) {
+            const cJSON *x = cJSON_GetArrayItem(arrays, (int)i);
+            const char *want = cJSON_GetObjectItemCaseSensitive(x, "path")->valuestring;
+            const ckpt_array_info *ai = ckpt_file_array(f, i);
+            CHECKF(strcmp(ai->path, want) == 0, "walk_p%d array %zu: path '%s', expected '%s'",
+                   protos[pi], i, ai->path, want);
+            CHECKF(strcmp(ai->dtype->str,
+                          cJSON_GetObjectItemCaseSensitive(x, "dtype")->valuestring) == 0,
+                   "walk_p%d %s: dtype %s", protos[pi], want, ai->dtype->str);
+            const cJSON *shape = cJSON_GetObjectItemCaseSensitive(x, "shape");
+            int shape_ok = ai->ndim == (uint32_t)cJSON_GetArraySize(shape);
+            for (uint32_t k = 0; shape_ok && k < ai->ndim; k++)
+                shape_ok = ai->shape[k] == (int64_t)cJSON_GetArrayItem(shape, (int)k)->valuedouble;
+            CHECKF(shape_ok, "walk_p%d %s: shape", protos[pi], want);
+            size_t ix = 99999;
+            CHECKF(ckpt_file_find_array(f, want, &ix) == CKPT_OK && ix == i, "walk_p%d: find '%s'",
+                   protos[pi], want);
+            ix = 99999;
+            CHECKF(ai->value && ckpt_file_array_of(f, ai->value, &ix) == CKPT_OK && ix == i,
+                   "walk_p%d: array_of '%s'", protos[pi], want);
+            const void *d;
+            st = ckpt_array_data(f, i, &d, &e);
+            CHECKF(st == CKPT_OK, "walk_p%d %s: data: %s", protos[pi], want, e.message);
+            const cJSON *vals = cJSON_GetObjectItemCaseSensitive(x, "values");
+            int vals_ok = (int)ai->nelems == cJSON_GetArraySize(vals);
+            for (uint64_t k = 0; vals_ok && k < ai->nelems; k++)
+                vals_ok = ckpt_array_get_f64(f, i, k) == cJSON_GetArrayItem(vals, (int)k)->valuedouble;
+            CHECKF(vals_ok, "walk_p%d %s: values differ", protos[pi], want);
+        }
+        /* the shared array ("again" is the same object as "w") is listed once */
+        size_t ix;
+        CHECK_STATUS(ckpt_file_find_array(f, "again", &ix), CKPT_E_NOTFOUND);
+        ckpt_close(f);
+
+        /* max_depth bounds the walk: "model.sub.x" is 3 levels deep */
+        ckpt_open_opts o = ckpt_open_opts_default();
+        o.limits.max_depth = 2;
+        f = (ckpt_file *)1;
+        st = ckpt_open(path, &o, &f, &e);
+        CHECKF(st == CKPT_E_LIMIT && f == NULL, "walk_p%d with max_depth 2: %s (%s)", protos[pi],
+               ckpt_status_str(st), e.message);
+        o.limits.max_depth = 3;
+        st = ckpt_open(path, &o, &f, &e);
+        CHECKF(st == CKPT_OK, "walk_p%d with max_depth 3: %s", protos[pi], e.message);
+        if (st == CKPT_OK) ckpt_close(f);
+        cJSON_Delete(j);
+    }
+}
+
 int main(int argc, char **argv) {
     tu_init(argc, argv);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/ckpt_test_file_api.XXXXXX");
@@ -698,6 +773,7 @@ int main(int argc, char **argv) {
     test_resolve();
     test_get_f64();
     test_object_array();
+    test_walk();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) printf("note: could not remove %s\n", tmpdir);
