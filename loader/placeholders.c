@@ -12,7 +12,6 @@
         return ckpt_error_set(err, CKPT_E_UNSUPPORTED, -1, "%s: not implemented yet", #fn); \
     }
 
-CKPT__NOT_YET(ckpt__open_joblib_compressed)
 CKPT__NOT_YET(ckpt__open_zip)
 CKPT__NOT_YET(ckpt__open_torch_legacy)
 CKPT__NOT_YET(ckpt__open_torch_tar)
