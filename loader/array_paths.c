@@ -241,17 +241,12 @@ ckpt_status ckpt__walk_arrays(ckpt_file *f, ckpt_value *root, const char *prefix
     memset(&w, 0, sizeof w);
     w.f = f;
     ckpt_status st = CKPT_OK;
-    uint64_t nodes = ckpt_graph_node_count(f->graph);
-    if (nodes) {
-        uint64_t bytes = nodes / 8 + 1;
-        if (bytes < SIZE_MAX) {
-            w.seen = ckpt__calloc(&f->alloc, (size_t)bytes, 1);
-            if (w.seen) w.seen_bytes = (size_t)bytes;
-        }
-    }
+    /* visited bitmap sized for the graph (grown if a recognizer adds nodes) */
+    st = mark_seen(&w, ckpt_graph_node_count(f->graph));
+    if (st == CKPT_OK) memset(w.seen, 0, w.seen_bytes);
     /* the root frame: its path is the prefix */
     size_t plen = strlen(prefix);
-    st = arena_reserve(&w, plen + 1);
+    if (st == CKPT_OK) st = arena_reserve(&w, plen + 1);
     if (st == CKPT_OK) {
         memcpy(w.arena, prefix, plen + 1);
         w.alen = plen + 1;
@@ -297,7 +292,27 @@ ckpt_status ckpt__walk_arrays(ckpt_file *f, ckpt_value *root, const char *prefix
                 break;
             }
         }
-        if (taken) continue;
+        if (taken) {
+            /* object arrays (GradientBoosting's estimators_, ...): their items
+               are graph values that may hold arrays; walk them as "path.K" */
+            size_t ai;
+            const ckpt_array_info *inf = NULL;
+            if (ckpt_file_array_of(f, fr.v, &ai) == CKPT_OK) inf = ckpt_file_array(f, ai);
+            if (inf && inf->dtype && inf->dtype->type == CKPT_DT_OBJECT) {
+                w.parent_off = fr.path_off;
+                w.parent_len = fr.path_len;
+                w.parent_depth = fr.depth;
+                for (uint64_t k = inf->nelems; st == CKPT_OK && k-- > 0;) {
+                    ckpt_value *item = ckpt_array_object_item(f, ai, k);
+                    if (item) st = push_index(&w, item, (size_t)k);
+                }
+                if (st != CKPT_OK) {
+                    st = ckpt_error_set(err, st, -1, "out of memory walking the graph");
+                    goto done;
+                }
+            }
+            continue;
+        }
         w.parent_off = fr.path_off;
         w.parent_len = fr.path_len;
         w.parent_depth = fr.depth;

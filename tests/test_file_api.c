@@ -758,6 +758,109 @@ static void test_walk(void) {
     }
 }
 
+/* ------------------------------------------------------------ allocation failure */
+
+typedef struct counting {
+    long long calls, fail_at, live, bad_size;
+} counting;
+
+#define CNT_HDR 16
+
+static void *c_realloc(void *user, void *ptr, size_t old_size, size_t new_size) {
+    counting *c = user;
+    uint8_t *h = ptr ? (uint8_t *)ptr - CNT_HDR : NULL;
+    size_t prev = 0;
+    if (h) {
+        memcpy(&prev, h, sizeof prev);
+        if (prev != old_size) c->bad_size++;
+    }
+    if (new_size == 0) {
+        if (h) {
+            c->live--;
+            free(h);
+        }
+        return NULL;
+    }
+    if (c->calls++ == c->fail_at) return NULL;
+    uint8_t *nh = realloc(h, new_size + CNT_HDR);
+    if (!nh) return NULL;
+    memcpy(nh, &new_size, sizeof new_size);
+    if (!h) c->live++;
+    return nh + CNT_HDR;
+}
+
+static void c_free(void *user, void *ptr, size_t size) {
+    counting *c = user;
+    if (!ptr) return;
+    uint8_t *h = (uint8_t *)ptr - CNT_HDR;
+    size_t sz;
+    memcpy(&sz, h, sizeof sz);
+    if (sz != size) c->bad_size++;
+    c->live--;
+    free(h);
+}
+
+/* Open from memory, resolve every array, close. */
+static ckpt_status open_and_load(counting *c, const char *buf, size_t n, size_t min_align,
+                                 ckpt_error *e) {
+    ckpt_allocator a = {c_realloc, c_free, c};
+    ckpt_open_opts o = ckpt_open_opts_default();
+    o.alloc = &a;
+    o.min_align = min_align;
+    ckpt_file *f = NULL;
+    ckpt_status st = ckpt_open_memory(buf, n, &o, &f, e);
+    if (st != CKPT_OK) {
+        CHECKF(f == NULL, "handle left on failure");
+        return st;
+    }
+    st = ckpt_file_load_all(f, e);
+    ckpt_close(f);
+    return st;
+}
+
+/* Every allocation of open + load_all + close may fail: NOMEM, nothing leaks,
+   every free is given the size that was allocated. */
+static void test_allocfail(void) {
+    static const char *const files[] = {"files/walk_p4.pkl", "files/walk_p2.pkl",
+                                        "pickles/p2_objects.pkl", "pickles/multi_concat.pkl"};
+    for (size_t fi = 0; fi < sizeof files / sizeof files[0]; fi++) {
+        size_t n = 0;
+        char *buf = tu_read_file(tu_model_path(files[fi]), &n);
+        CHECKF(buf != NULL, "cannot read %s", files[fi]);
+        if (!buf) continue;
+        /* min_align 4096 makes the walk fixture's arrays copies (more allocations) */
+        size_t align = fi == 1 ? 4096 : 0;
+        counting c = {0, -1, 0, 0};
+        ckpt_error e;
+        ckpt_status st = open_and_load(&c, buf, n, align, &e);
+        CHECKF(st == CKPT_OK, "%s: %s", files[fi], e.message);
+        CHECKF(c.live == 0 && c.bad_size == 0, "%s: live %lld bad sizes %lld", files[fi], c.live,
+               c.bad_size);
+        long long total = c.calls;
+        int all_nomem = 1, clean = 1;
+        for (long long k = 0; k < total; k++) {
+            counting ck = {0, k, 0, 0};
+            st = open_and_load(&ck, buf, n, align, &e);
+            if (st != CKPT_E_NOMEM) {
+                if (all_nomem)
+                    printf("%s: allocation %lld failing gave %s (%s)\n", files[fi], k,
+                           ckpt_status_str(st), e.message);
+                all_nomem = 0;
+            }
+            if (ck.live != 0 || ck.bad_size != 0) {
+                if (clean)
+                    printf("%s: allocation %lld failing: live %lld bad sizes %lld\n", files[fi], k,
+                           ck.live, ck.bad_size);
+                clean = 0;
+            }
+        }
+        CHECKF(total > 5, "%s: only %lld allocations", files[fi], total);
+        CHECKF(all_nomem, "%s: some failing allocation did not give NOMEM", files[fi]);
+        CHECKF(clean, "%s: leak or wrong free size under allocation failure", files[fi]);
+        free(buf);
+    }
+}
+
 int main(int argc, char **argv) {
     tu_init(argc, argv);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/ckpt_test_file_api.XXXXXX");
@@ -774,6 +877,7 @@ int main(int argc, char **argv) {
     test_get_f64();
     test_object_array();
     test_walk();
+    test_allocfail();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) printf("note: could not remove %s\n", tmpdir);
