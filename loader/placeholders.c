@@ -17,10 +17,6 @@ CKPT__NOT_YET(ckpt__open_torch_legacy)
 CKPT__NOT_YET(ckpt__open_torch_tar)
 CKPT__NOT_YET(ckpt__open_sharded)
 
-ckpt_status ckpt__open_npz(ckpt_file *f, void *za, ckpt_error *err) {
-    (void)f; (void)za;
-    return ckpt_error_set(err, CKPT_E_UNSUPPORTED, -1, "npz: not implemented yet");
-}
 int ckpt__recognize_torch(ckpt_file *f, ckpt_value *v, const char *path, ckpt_error *err) {
     (void)f; (void)v; (void)path; (void)err;
     return 0;
