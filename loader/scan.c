@@ -193,6 +193,8 @@ static void scan_compressed(ckpt__scan *s, const char *codec, const uint8_t *in,
     if (st != CKPT_OK) {
         ckpt__scan_addf(s, CKPT_FIND_CONTAINER, CKPT_VERDICT_UNVERIFIABLE, e.offset, member,
                         "%s stream cannot be decompressed: %s", codec, e.message);
+        /* what pickle.load would make of the raw bytes */
+        ckpt__scan_stream(s, in, len, 0, member, 0, 0);
     }
     if (over)
         ckpt__scan_addf(s, CKPT_FIND_CONTAINER, CKPT_VERDICT_UNVERIFIABLE, -1, member,
@@ -335,6 +337,8 @@ void ckpt__scan_blob(ckpt__scan *s, const uint8_t *b, size_t len, const char *me
         ((b[2] == 3 && b[3] == 4) || (b[2] == 5 && b[3] == 6))) {
         set_container(s, "zip");
         ckpt__scan_zip(s, b, len, member);
+        /* the same bytes read by pickle.load (PERSID 'PK...'): dangerous parts only */
+        ckpt__scan_stream(s, b, len, 0, member, 0, 0);
         return;
     }
     if (len >= 6 && memcmp(b, "\x93NUMPY", 6) == 0) {
@@ -352,7 +356,7 @@ void ckpt__scan_blob(ckpt__scan *s, const uint8_t *b, size_t len, const char *me
     else if (len >= 21 && b[0] == 'Z' && b[1] == 'F' && b[2] == '0' && b[3] == 'x') {
         codec = "zlib"; /* joblib < 0.10: "ZF" + hex length padded to 19 + zlib */
         skip = 21;
-    } else if (is_zlib_header(b, len)) codec = "zlib";
+    } else if (b[0] == 0x78 && is_zlib_header(b, len)) codec = "zlib"; /* joblib's test */
     if (codec) {
         set_container(s, codec);
         scan_compressed(s, codec, b + skip, len - skip, member);

@@ -206,7 +206,8 @@ static ckpt_verdict judge(const char *module, const char *name, const char **rea
             const char *part = s + i;
             size_t pl = j - i;
             if (!is_identifier(part, pl)) ident_ok = 0;
-            int dunder_ok = side == 0 ? (pl == 8 && memcmp(part, "__main__", 8) == 0)
+            int dunder_ok = side == 0 ? ((pl == 8 && memcmp(part, "__main__", 8) == 0) ||
+                                         (pl == 11 && memcmp(part, "__builtin__", 11) == 0))
                                       : ((pl == 10 && memcmp(part, "__newobj__", 10) == 0) ||
                                          (pl == 13 && memcmp(part, "__newobj_ex__", 13) == 0));
             if (is_dunder(part, pl) && !dunder_ok) {
