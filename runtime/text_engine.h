@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #include "ckpt/ckpt_common.h"
+#include "ckpt/ckpt_file.h"
+#include "ckpt/ckpt_pickle.h"
 
 /* Grow *p (elements of `elem` bytes) to hold `need`; 0 ok, -1 overflow/NOMEM. */
 int ckpt_text_grow(void **p, size_t *cap, size_t need, size_t elem);
@@ -113,6 +115,13 @@ typedef struct ckpt_text_vec {
 } ckpt_text_vec;
 
 void ckpt_text_vec_free(ckpt_text_vec *v);
+
+/* 1 if cls (canonical "module.Name") is CountVectorizer, TfidfVectorizer,
+   HashingVectorizer or TfidfTransformer. */
+int ckpt_text_knows(const char *cls);
+/* Read one of those from its graph node (runtime/text_load.c). */
+ckpt_status ckpt_text_vec_load(ckpt_file *f, const ckpt_value *est, ckpt_text_vec *v,
+                               ckpt_error *err);
 
 /* Documents -> CSR (appends rows to out, which may start zeroed). */
 ckpt_status ckpt_text_vec_transform_docs(const ckpt_text_vec *v, ckpt_text_ws *w,
