@@ -1,6 +1,6 @@
 /*
- * model_internal.h - the runtime core shared by every runtime/*.c estimator
- * file.  Private to runtime/ (includes only include/ckpt/*.h).
+ * model_internal.h - the runtime core shared by every runtime estimator
+ * file.  Private to runtime/ (includes only the public headers in include/ckpt).
  *
  * An estimator kind is added by
  *   1. writing a build function  ckpt_status build(ckpt_build_ctx *ctx,
