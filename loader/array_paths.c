@@ -7,7 +7,9 @@
  * the first path wins) and the limits.max_depth bound (deeper nesting is a
  * CKPT_E_LIMIT error).  At every container/object node the recognizers are
  * asked in turn (numpy, then torch); a node they turn into an array is not
- * descended into.  Scalars (None, bool, int, float, str, bytes, globals,
+ * descended into, except that the items of an object-dtype array (graph
+ * values, e.g. the trees of a gradient-boosting `estimators_`) are walked
+ * under "<array path>.<i>.<j>" (numpy's multi-index).  Scalars (None, bool, int, float, str, bytes, globals,
  * buffers) are never pushed.
  *
  * Path segments:
@@ -32,6 +34,8 @@
 
 #define CKPT__WALK_INITIAL_FRAMES 64u
 #define CKPT__WALK_INITIAL_ARENA 1024u
+/* Object-array items get a multi-index path segment up to this many dims. */
+#define CKPT__WALK_MAX_INDEX_DIMS 8u
 
 typedef struct walk_frame {
     ckpt_value *v;
@@ -213,6 +217,43 @@ static ckpt_status push_children(walker *w, ckpt_value *v) {
     }
 }
 
+/* Items of an object-dtype array, under "<path>.<i>.<j>..." (numpy's
+   multi-index; a flat index beyond CKPT__WALK_MAX_INDEX_DIMS dims; the
+   array's own path for 0-d), pushed in reverse. */
+static ckpt_status push_object_items_rev(walker *w, const ckpt__array *a) {
+    if (a->info.dtype->type != CKPT_DT_OBJECT || !a->obj_items) return CKPT_OK;
+    size_t n = ckpt_value_len(a->obj_items);
+    if ((uint64_t)n > a->info.nelems) n = (size_t)a->info.nelems;
+    uint32_t nd = a->info.ndim;
+    for (size_t k = n; k-- > 0;) {
+        ckpt_value *item = ckpt_value_item(a->obj_items, k);
+        ckpt_status st;
+        if (nd == 0) {
+            st = push(w, item, NULL, 0, 1);
+        } else if (nd > CKPT__WALK_MAX_INDEX_DIMS) {
+            st = push_index(w, item, k);
+        } else {
+            char seg[CKPT__WALK_MAX_INDEX_DIMS * 21 + 1];
+            size_t len = sizeof seg - 1;
+            uint64_t rem = k;
+            seg[len] = '\0';
+            for (uint32_t d = nd; d-- > 0;) {
+                uint64_t dim = (uint64_t)a->info.shape[d];
+                uint64_t ix = dim ? rem % dim : 0;
+                rem = dim ? rem / dim : 0;
+                do {
+                    seg[--len] = (char)('0' + ix % 10);
+                    ix /= 10;
+                } while (ix);
+                if (d) seg[--len] = '.';
+            }
+            st = push(w, item, seg + len, sizeof seg - 1 - len, 0);
+        }
+        if (st != CKPT_OK) return st;
+    }
+    return CKPT_OK;
+}
+
 static ckpt_status mark_seen(walker *w, uint64_t id) {
     if (id / 8 >= w->seen_bytes) {
         uint64_t want = id / 8 + 1;
@@ -280,6 +321,7 @@ ckpt_status ckpt__walk_arrays(ckpt_file *f, ckpt_value *root, const char *prefix
         }
         if (ckpt_file_array_of(f, fr.v, NULL) == CKPT_OK) continue; /* added by an earlier walk */
         int taken = 0;
+        size_t before = f->n_arrays;
         for (size_t r = 0; r < sizeof recognizers / sizeof recognizers[0]; r++) {
             int rc = recognizers[r](f, fr.v, path, err);
             if (rc < 0) {
@@ -292,30 +334,20 @@ ckpt_status ckpt__walk_arrays(ckpt_file *f, ckpt_value *root, const char *prefix
                 break;
             }
         }
-        if (taken) {
-            /* object arrays (GradientBoosting's estimators_, ...): their items
-               are graph values that may hold arrays; walk them as "path.K" */
-            size_t ai;
-            const ckpt_array_info *inf = NULL;
-            if (ckpt_file_array_of(f, fr.v, &ai) == CKPT_OK) inf = ckpt_file_array(f, ai);
-            if (inf && inf->dtype && inf->dtype->type == CKPT_DT_OBJECT) {
-                w.parent_off = fr.path_off;
-                w.parent_len = fr.path_len;
-                w.parent_depth = fr.depth;
-                for (uint64_t k = inf->nelems; st == CKPT_OK && k-- > 0;) {
-                    ckpt_value *item = ckpt_array_object_item(f, ai, k);
-                    if (item) st = push_index(&w, item, (size_t)k);
-                }
-                if (st != CKPT_OK) {
-                    st = ckpt_error_set(err, st, -1, "out of memory walking the graph");
-                    goto done;
-                }
-            }
-            continue;
-        }
         w.parent_off = fr.path_off;
         w.parent_len = fr.path_len;
         w.parent_depth = fr.depth;
+        if (taken) {
+            /* object arrays (GradientBoosting's estimators_, ...): their items
+               are graph values that may hold arrays */
+            for (size_t ai = f->n_arrays; st == CKPT_OK && ai-- > before;)
+                st = push_object_items_rev(&w, &f->arrays[ai]);
+            if (st != CKPT_OK) {
+                st = ckpt_error_set(err, st, -1, "out of memory walking the graph");
+                goto done;
+            }
+            continue;
+        }
         st = push_children(&w, fr.v);
         if (st != CKPT_OK) {
             st = ckpt_error_set(err, st, -1, "out of memory walking the graph");

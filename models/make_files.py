@@ -8,8 +8,9 @@ Each fixture walk_pN.pkl (N = protocol 2, 4, 5) pickles ONE object graph in
 which NumPy arrays sit in every kind of place the dotted-path walk must reach:
 dict str and int keys, list/tuple indices, object attributes (instance dict,
 __slots__ state, nested objects), OrderedDict items, namedtuple fields, a
-shared array reached twice (first path wins), a self-containing list, and a
-non-array object with no arrays.  walk_pN.json lists the arrays in graph
+shared array reached twice (first path wins), a self-containing list, a
+non-array object with no arrays, and a 2-D object array whose items (an array,
+a dict holding one) are walked under numpy's multi-index ("objs.1.0.k").  walk_pN.json lists the arrays in graph
 pre-order with the path each one must get, shape, dtype and values; the
 expectations are written down here by construction (where this script put
 each array), and the script checks the pickle round-trips with pickle.loads
@@ -69,7 +70,10 @@ def build():
     a = [arr(i, s, d) for i, (s, d) in enumerate([
         ((3,), "<f8"), ((2, 2), "<i4"), ((4,), "<f4"), ((2, 3), "<f8"), ((1,), "<i8"),
         ((5,), "<f8"), ((2,), "<u2"), ((3,), "<f8"), ((2,), "<f8"), ((2,), "<i2"),
-        ((3,), "<f8")])]
+        ((3,), "<f8"), ((2,), "<f8"), ((2,), "<i4")])]
+    objs = np.empty((2, 1), dtype=object)   # like GradientBoosting's estimators_
+    objs[0, 0] = a[11]
+    objs[1, 0] = {"k": a[12]}
     shared = a[0]
     cyc = [a[7]]
     cyc.append(cyc)
@@ -84,18 +88,21 @@ def build():
         "again": shared,          # same object as "w": listed once, under "w"
         "plain": Plain(),
         True: a[10],
+        "objs": objs,
     }
     expect = [
         ("w", a[0]), ("7.0", a[1]), ("7.1.0", a[2]), ("model.coef_", a[3]),
         ("model.sub.x", a[4]), ("od.layer.weight", a[5]), ("od.layer.bias", a[6]),
         ("slotted.s", a[8]), ("cyc.0", a[7]), ("nt.0", a[9]), ("True", a[10]),
+        ("objs", objs), ("objs.0.0", a[11]), ("objs.1.0.k", a[12]),
     ]
     return obj, expect
 
 
 def describe(path, x):
-    return {"path": path, "shape": list(x.shape), "dtype": x.dtype.str,
-            "values": [float(v) for v in x.ravel(order="C")]}
+    """values: null for object arrays (their items are graph values)."""
+    values = None if x.dtype == object else [float(v) for v in x.ravel(order="C")]
+    return {"path": path, "shape": list(x.shape), "dtype": x.dtype.str, "values": values}
 
 
 def main():
@@ -108,6 +115,7 @@ def main():
         back = pickle.loads(data)  # our own bytes
         assert np.array_equal(back["model"].sub.x, obj["model"].sub.x)
         assert back["w"] is back["again"]
+        assert np.array_equal(back["objs"][1, 0]["k"], obj["objs"][1, 0]["k"])
         name = "walk_p%d" % proto
         with open(os.path.join(OUT, name + ".pkl"), "wb") as fp:
             fp.write(data)
