@@ -39,6 +39,7 @@ typedef enum tm_loss {
 struct ckpt_tm {
     tm_kind kind;
     int is_clf;
+    int n_threads;      /* 0 auto, 1 none, k */
     int64_t n_features;
     int64_t n_classes;  /* classifiers */
     int64_t n_outputs;  /* regressors (1 unless multi-output trees) */

@@ -54,6 +54,7 @@ typedef struct ckpt_tm_ctx {
     ckpt_status (*sub_loader)(void *user, ckpt_file *f, const ckpt_value *est, ckpt_tm_sub *out,
                               ckpt_error *err);
     void *user;
+    int n_threads;       /* rows over threads for large batches: 0 auto, 1 none */
 } ckpt_tm_ctx;
 
 typedef struct ckpt_tm ckpt_tm;

@@ -791,6 +791,7 @@ static ckpt_status load_any(lctx *L, const ckpt_value *est, ckpt_tm **out)
         goto done;
     }
     m->is_clf = clf;
+    m->n_threads = L->c->n_threads;
     m->classes = clf ? ckpt_value_attr(est, "classes_") : NULL;
     switch (kind) {
     case TM_DT_CLF:

@@ -324,7 +324,9 @@ static ckpt_status run_direct(const ckpt_tm *m, ckpt_tm_method method, const dou
     int64_t work = n * (m->n_trees ? m->n_trees : 1);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int nth = 1;
-    if (work >= PAR_MIN_WORK && n >= 64 && ncpu > 1)
+    if (m->n_threads > 1)
+        ncpu = m->n_threads;
+    if (work >= PAR_MIN_WORK && n >= 64 && ncpu > 1 && m->n_threads != 1)
         nth = (int)(ncpu < PAR_MAX_THREADS ? ncpu : PAR_MAX_THREADS);
     if (nth > n)
         nth = (int)n;
