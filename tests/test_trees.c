@@ -228,7 +228,7 @@ static void run_fixture(const char *path, const cJSON *doc, const char *what)
     CHECKF(st == CKPT_OK, "%s: open -> %s (%s)", what, ckpt_status_str(st), err.message);
     if (st != CKPT_OK)
         return;
-    ckpt_tm_ctx ctx = {f, NULL, NULL};
+    ckpt_tm_ctx ctx = {f, NULL, NULL, 0};
     ckpt_tm *m = NULL;
     st = ckpt_tm_load(&ctx, ckpt_file_root(f), &m, &err);
     if (st == CKPT_E_UNSUPPORTED && strstr(err.message, "is not supported")) {
@@ -357,7 +357,7 @@ static ckpt_status load_patched(char *buf, size_t len, const char *field, int64_
                 return st;
         }
     }
-    ckpt_tm_ctx ctx = {f, NULL, NULL};
+    ckpt_tm_ctx ctx = {f, NULL, NULL, 0};
     ckpt_tm *m = NULL;
     st = ckpt_tm_load(&ctx, ckpt_file_root(f), &m, &err);
     ckpt_tm_free(m);
