@@ -80,7 +80,9 @@ static ckpt_status load_extra(ckpt_file *f, size_t pos, ckpt_error *err) {
 }
 
 ckpt_status ckpt__open_pickle(ckpt_file *f, ckpt_error *err) {
-    ckpt_status st = ckpt_graph_new(&f->limits, &f->alloc, CKPT_GRAPH_BORROW_INPUT, &f->graph);
+    ckpt_status st = CKPT_OK;
+    if (!f->graph) /* a format layer may have made it already (e.g. for dtypes) */
+        st = ckpt_graph_new(&f->limits, &f->alloc, CKPT_GRAPH_BORROW_INPUT, &f->graph);
     if (st != CKPT_OK) return ckpt_error_set(err, st, -1, "cannot create the object graph");
     pickle_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
