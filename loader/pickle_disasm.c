@@ -291,37 +291,49 @@ static void repr_float(sbuf *b, double d) {
     }
 }
 
-/* decimal of a little-endian two's complement integer */
+/* decimal of a little-endian two's complement integer: the magnitude in base-2^32
+   limbs divided by 10^9 per pass (nine digits per pass over n/4 limbs; n <= 8192). */
 static void repr_int_le(sbuf *b, const uint8_t *s, size_t n) {
     if (n == 0) { sb_puts(b, "0"); return; }
     if (n > 8192) { sb_printf(b, "<int of %zu bytes>", n); return; }
     int neg = (s[n - 1] & 0x80) != 0;
-    uint8_t *mag = malloc(n);
-    char *dig = malloc(n * 3 + 2);
-    if (!mag || !dig) { free(mag); free(dig); b->full = 1; return; }
-    int carry = 1;
+    size_t nl = (n + 3) / 4;
+    /* digits <= n*8*log10(2) + 1; chunks of nine digits */
+    size_t nc_max = (n * 8 * 30103 / 100000 + 1) / 9 + 2;
+    uint32_t *mag = calloc(nl, sizeof *mag);
+    uint32_t *chunk = malloc(nc_max * sizeof *chunk);
+    if (!mag || !chunk) { free(mag); free(chunk); b->full = 1; return; }
+    unsigned carry = 1;
     for (size_t i = 0; i < n; i++) {
+        uint8_t byte = s[i];
         if (neg) {
-            unsigned t = (unsigned)(uint8_t)~s[i] + (unsigned)carry;
-            mag[i] = (uint8_t)t;
+            unsigned t = (unsigned)(uint8_t)~s[i] + carry;
+            byte = (uint8_t)t;
             carry = t >> 8;
-        } else mag[i] = s[i];
-    }
-    size_t len = n, nd = 0;
-    while (len > 0) {
-        unsigned rem = 0;
-        for (size_t i = len; i-- > 0;) {
-            unsigned cur = rem * 256 + mag[i];
-            mag[i] = (uint8_t)(cur / 10);
-            rem = cur % 10;
         }
-        dig[nd++] = (char)('0' + rem);
+        mag[i / 4] |= (uint32_t)byte << (8 * (i % 4));
+    }
+    size_t len = nl, nc = 0;
+    while (len > 0 && mag[len - 1] == 0) len--;
+    while (len > 0 && nc < nc_max) {
+        uint64_t rem = 0;
+        for (size_t i = len; i-- > 0;) {
+            uint64_t cur = (rem << 32) | mag[i];
+            mag[i] = (uint32_t)(cur / 1000000000u);
+            rem = cur % 1000000000u;
+        }
+        chunk[nc++] = (uint32_t)rem;
         while (len > 0 && mag[len - 1] == 0) len--;
     }
     if (neg) sb_puts(b, "-");
-    for (size_t i = nd; i-- > 0;) sb_putn(b, &dig[i], 1);
+    if (nc == 0) {
+        sb_puts(b, "0");
+    } else {
+        sb_printf(b, "%u", (unsigned)chunk[nc - 1]);
+        for (size_t i = nc - 1; i-- > 0;) sb_printf(b, "%09u", (unsigned)chunk[i]);
+    }
     free(mag);
-    free(dig);
+    free(chunk);
 }
 
 /* ------------------------------------------------------------ the walk */

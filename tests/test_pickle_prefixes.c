@@ -104,22 +104,14 @@ static const uint8_t CORRUPT_OPS[] = {
     '(',  /* MARK */
     '.',  /* STOP */
     '0',  /* POP */
-    '1',  /* POP_MARK */
     '2',  /* DUP */
-    'a',  /* APPEND */
     'e',  /* APPENDS */
-    's',  /* SETITEM */
     'u',  /* SETITEMS */
     'b',  /* BUILD */
     'R',  /* REDUCE */
     'h',  /* BINGET */
-    'q',  /* BINPUT */
-    't',  /* TUPLE */
-    0x81, /* NEWOBJ */
-    0x85, /* TUPLE1 */
     0x8b, /* LONG4 */
     0x93, /* STACK_GLOBAL */
-    0x94, /* MEMOIZE */
     0x95, /* FRAME */
     0x97, /* NEXT_BUFFER */
     'Q',  /* BINPERSID */
