@@ -14,6 +14,7 @@
 
 #include "ckpt/ckpt_common.h"
 #include "ckpt/ckpt_file.h"
+#include "ckpt/ckpt_model.h"
 #include "ckpt/ckpt_pickle.h"
 
 /* Grow *p (elements of `elem` bytes) to hold `need`; 0 ok, -1 overflow/NOMEM. */
@@ -80,14 +81,9 @@ typedef ckpt_status (*ckpt_text_emit_fn)(void *user, const uint8_t *feat, size_t
 ckpt_status ckpt_text_analyze(const ckpt_text_analyzer *a, ckpt_text_ws *w, const uint8_t *doc,
                               size_t len, ckpt_text_emit_fn emit, void *user, ckpt_error *err);
 
-/* ---- CSR matrix of float64 (the vectorizers' output) */
-typedef struct ckpt_text_csr {
-    int64_t rows, cols;
-    int64_t *indptr;   /* rows + 1 */
-    int64_t *indices;  /* nnz, sorted within each row */
-    double *data;
-    size_t nnz, cap, indptr_cap;
-} ckpt_text_csr;
+/* ---- CSR matrix of float64 (the vectorizers' output): the public ckpt_csr,
+   grown with realloc like ckpt_model_run's CSR outputs */
+typedef ckpt_csr ckpt_text_csr;
 
 void ckpt_text_csr_free(ckpt_text_csr *m);
 
