@@ -511,9 +511,14 @@ ckpt_status ckpt__npy_add(ckpt_file *f, const char *path, const ckpt__npy_header
     src.n = avail;
     /* trailing bytes after the array are allowed: hand over exactly nbytes */
     uint64_t nbytes = 1;
+    int ok = 1;
     for (uint32_t k = 0; k < h->ndim; k++)
-        if (!ckpt__mul_ok(nbytes, (uint64_t)h->shape[k], &nbytes)) nbytes = UINT64_MAX;
-    if (nbytes != UINT64_MAX && ckpt__mul_ok(nbytes, h->dtype->itemsize, &nbytes) && nbytes <= avail)
+        if (!ckpt__mul_ok(nbytes, (uint64_t)h->shape[k], &nbytes)) ok = 0;
+    if (!ok || !ckpt__mul_ok(nbytes, h->dtype->itemsize, &nbytes)) {
+        ckpt_error_member(err, member ? member : path);
+        return ckpt_error_set(err, CKPT_E_RANGE, -1, "npy '%s': shape too large (byte size overflows)", path);
+    }
+    if (nbytes <= avail)
         src.n = nbytes;
     else {
         ckpt_error_member(err, member ? member : path);
