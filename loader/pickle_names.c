@@ -197,3 +197,95 @@ const char *ckpt__canonical(ckpt_graph *g, const char *module, const char *name)
     out[ml + 1 + nl] = '\0';
     return out;
 }
+
+/* ------------------------------------------------------------ the registry */
+
+typedef struct role_entry {
+    const char *key;
+    ckpt_global_role role;
+} role_entry;
+
+/* Sorted by key (binary search).  Keys are canonical: numpy.core.* covers numpy._core.*. */
+static const role_entry registry[] = {
+    {"_codecs.encode", CKPT_GR_BUILTIN_VALUE},
+    {"builtins.bytearray", CKPT_GR_BUILTIN_VALUE},
+    {"builtins.complex", CKPT_GR_BUILTIN_VALUE},
+    {"builtins.frozenset", CKPT_GR_BUILTIN_VALUE},
+    {"builtins.range", CKPT_GR_BUILTIN_VALUE},
+    {"builtins.set", CKPT_GR_BUILTIN_VALUE},
+    {"builtins.slice", CKPT_GR_BUILTIN_VALUE},
+    {"collections.OrderedDict", CKPT_GR_ORDERED_DICT},
+    {"copyreg.__newobj__", CKPT_GR_COPYREG},
+    {"copyreg.__newobj_ex__", CKPT_GR_COPYREG},
+    {"copyreg._reconstructor", CKPT_GR_COPYREG},
+    {"joblib.numpy_pickle.NDArrayWrapper", CKPT_GR_JOBLIB_ARRAY},
+    {"joblib.numpy_pickle.NumpyArrayWrapper", CKPT_GR_JOBLIB_ARRAY},
+    {"joblib.numpy_pickle.ZNDArrayWrapper", CKPT_GR_JOBLIB_ARRAY},
+    {"numpy.core.multiarray._reconstruct", CKPT_GR_NUMPY_ARRAY},
+    {"numpy.core.multiarray.scalar", CKPT_GR_NUMPY_SCALAR},
+    {"numpy.core.numeric._frombuffer", CKPT_GR_NUMPY_ARRAY},
+    {"numpy.dtype", CKPT_GR_NUMPY_DTYPE},
+    {"numpy.ndarray", CKPT_GR_NUMPY_ARRAY},
+    {"sklearn.externals.joblib.numpy_pickle.NDArrayWrapper", CKPT_GR_JOBLIB_ARRAY},
+    {"sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper", CKPT_GR_JOBLIB_ARRAY},
+    {"sklearn.externals.joblib.numpy_pickle.ZNDArrayWrapper", CKPT_GR_JOBLIB_ARRAY},
+    {"torch.BFloat16Storage", CKPT_GR_TORCH_STORAGE},
+    {"torch.BoolStorage", CKPT_GR_TORCH_STORAGE},
+    {"torch.ByteStorage", CKPT_GR_TORCH_STORAGE},
+    {"torch.CharStorage", CKPT_GR_TORCH_STORAGE},
+    {"torch.ComplexDoubleStorage", CKPT_GR_TORCH_STORAGE},
+    {"torch.ComplexFloatStorage", CKPT_GR_TORCH_STORAGE},
+    {"torch.DoubleStorage", CKPT_GR_TORCH_STORAGE},
+    {"torch.FloatStorage", CKPT_GR_TORCH_STORAGE},
+    {"torch.HalfStorage", CKPT_GR_TORCH_STORAGE},
+    {"torch.IntStorage", CKPT_GR_TORCH_STORAGE},
+    {"torch.LongStorage", CKPT_GR_TORCH_STORAGE},
+    {"torch.QInt32Storage", CKPT_GR_TORCH_STORAGE},
+    {"torch.QInt8Storage", CKPT_GR_TORCH_STORAGE},
+    {"torch.QUInt4x2Storage", CKPT_GR_TORCH_STORAGE},
+    {"torch.QUInt8Storage", CKPT_GR_TORCH_STORAGE},
+    {"torch.ShortStorage", CKPT_GR_TORCH_STORAGE},
+    {"torch._tensor._rebuild_from_type_v2", CKPT_GR_TORCH_TENSOR},
+    {"torch._utils._rebuild_meta_tensor_no_storage", CKPT_GR_TORCH_TENSOR},
+    {"torch._utils._rebuild_parameter", CKPT_GR_TORCH_TENSOR},
+    {"torch._utils._rebuild_parameter_with_state", CKPT_GR_TORCH_TENSOR},
+    {"torch._utils._rebuild_qtensor", CKPT_GR_TORCH_TENSOR},
+    {"torch._utils._rebuild_sparse_tensor", CKPT_GR_TORCH_TENSOR},
+    {"torch._utils._rebuild_tensor", CKPT_GR_TORCH_TENSOR},
+    {"torch._utils._rebuild_tensor_v2", CKPT_GR_TORCH_TENSOR},
+    {"torch._utils._rebuild_tensor_v3", CKPT_GR_TORCH_TENSOR},
+    {"torch.bfloat16", CKPT_GR_TORCH_DTYPE},
+    {"torch.bool", CKPT_GR_TORCH_DTYPE},
+    {"torch.complex128", CKPT_GR_TORCH_DTYPE},
+    {"torch.complex64", CKPT_GR_TORCH_DTYPE},
+    {"torch.float16", CKPT_GR_TORCH_DTYPE},
+    {"torch.float32", CKPT_GR_TORCH_DTYPE},
+    {"torch.float64", CKPT_GR_TORCH_DTYPE},
+    {"torch.int16", CKPT_GR_TORCH_DTYPE},
+    {"torch.int32", CKPT_GR_TORCH_DTYPE},
+    {"torch.int64", CKPT_GR_TORCH_DTYPE},
+    {"torch.int8", CKPT_GR_TORCH_DTYPE},
+    {"torch.storage.UntypedStorage", CKPT_GR_TORCH_STORAGE},
+    {"torch.storage._load_from_bytes", CKPT_GR_TORCH_STORAGE},
+    {"torch.uint8", CKPT_GR_TORCH_DTYPE},
+};
+
+ckpt_global_role ckpt_global_role_of(const char *canonical) {
+    if (!canonical) return CKPT_GR_UNKNOWN;
+    size_t lo = 0, hi = N_ITEMS(registry);
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(canonical, registry[mid].key);
+        if (c == 0) return registry[mid].role;
+        if (c < 0) hi = mid;
+        else lo = mid + 1;
+    }
+    return CKPT_GR_UNKNOWN;
+}
+
+const char *ckpt_global_role_name(ckpt_global_role r) {
+    static const char *const names[CKPT_GR__COUNT] = {
+        "unknown", "numpy-array", "numpy-dtype", "numpy-scalar", "torch-tensor", "torch-storage",
+        "torch-dtype", "ordered-dict", "builtin-value", "copyreg", "joblib-array"};
+    return (unsigned)r < CKPT_GR__COUNT ? names[r] : "unknown";
+}

@@ -147,6 +147,34 @@ CKPT_API void ckpt_value_set_payload(ckpt_value *v, uint64_t offset, uint64_t le
 /* 1 and the payload if one was attached. */
 CKPT_API int ckpt_value_payload(const ckpt_value *v, uint64_t *offset, uint64_t *len);
 
+/* ---- the registry of known globals ----
+ *
+ * What a global reference means to the layers above the machine, looked up by
+ * its canonical "module.name" key (ckpt_value_canonical: Python 2 names mapped,
+ * numpy._core folded into numpy.core).  The machine itself never acts on it;
+ * format readers use it to turn known calls into typed values (arrays,
+ * tensors, ordered dicts) and everything else stays an inert object.
+ */
+typedef enum ckpt_global_role {
+    CKPT_GR_UNKNOWN = 0,      /* not in the registry: kept as an inert object */
+    CKPT_GR_NUMPY_ARRAY,      /* numpy.core.multiarray._reconstruct, numpy.ndarray, _frombuffer */
+    CKPT_GR_NUMPY_DTYPE,      /* numpy.dtype */
+    CKPT_GR_NUMPY_SCALAR,     /* numpy.core.multiarray.scalar */
+    CKPT_GR_TORCH_TENSOR,     /* torch._utils._rebuild_tensor*, _rebuild_parameter*, ... */
+    CKPT_GR_TORCH_STORAGE,    /* torch.FloatStorage, ..., torch.storage.UntypedStorage */
+    CKPT_GR_TORCH_DTYPE,      /* torch.float32, ... (dtype objects) */
+    CKPT_GR_ORDERED_DICT,     /* collections.OrderedDict: items are the object's dict */
+    CKPT_GR_BUILTIN_VALUE,    /* builtins set/frozenset/bytearray/slice/complex/range, _codecs.encode */
+    CKPT_GR_COPYREG,          /* copyreg._reconstructor / __newobj__ / __newobj_ex__ */
+    CKPT_GR_JOBLIB_ARRAY,     /* joblib NumpyArrayWrapper / NDArrayWrapper / ZNDArrayWrapper */
+    CKPT_GR__COUNT
+} ckpt_global_role;
+
+/* Role of a canonical "module.name" (CKPT_GR_UNKNOWN when not registered or NULL). */
+CKPT_API ckpt_global_role ckpt_global_role_of(const char *canonical);
+/* "numpy-array", "torch-tensor", ... ("unknown" for CKPT_GR_UNKNOWN). */
+CKPT_API const char *ckpt_global_role_name(ckpt_global_role r);
+
 /* ---- making values (for hooks and format layers) ---- */
 CKPT_API ckpt_value *ckpt_value_new_str(ckpt_graph *g, const char *s, size_t len);
 CKPT_API ckpt_value *ckpt_value_new_int(ckpt_graph *g, int64_t i);
