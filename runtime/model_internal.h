@@ -91,6 +91,11 @@ ckpt_status ckpt_est_run(const ckpt_est *e, ckpt_method m, const ckpt_input *in,
 ckpt_status ckpt_est_run_f64(const ckpt_est *e, ckpt_method m, const ckpt_input *in, double *out,
                              ckpt_error *err);
 
+/* Wrap a built estimator into a public model (takes ownership of e, also on
+   failure). */
+ckpt_status ckpt_model_wrap(ckpt_est *e, const ckpt_model_opts *opts, ckpt_model **out,
+                            ckpt_error *err);
+
 /* ---- building ---- */
 
 typedef struct ckpt_build_ctx {

@@ -97,6 +97,7 @@ typedef struct ckpt_input {
     const ckpt_csr *csr;         /* CSR: rows == n_rows, cols == n_cols */
     const char *const *docs;     /* TEXT: n_rows documents, UTF-8 */
     const size_t *doc_lens;      /* TEXT: their lengths (NULL: NUL-terminated) */
+    int64_t row_base;            /* number of the first row in error messages (usually 0) */
 } ckpt_input;
 
 /* Where the output goes.  Set the member matching ckpt_model_out_kind(); it
@@ -186,7 +187,8 @@ CKPT_API const char *ckpt_model_class_str(const ckpt_model *m, int64_t i, size_t
 
 /* Run `method` on a batch.  CKPT_E_UNSUPPORTED if the model lacks the method,
    CKPT_E_INPUT for bad input (wrong column count, NaN/inf where the model
-   cannot take it: err names the row). */
+   cannot take it): the message names the row, and err->offset is that row's
+   number (row_base + index) instead of a byte offset. */
 CKPT_API ckpt_status ckpt_model_run(const ckpt_model *m, ckpt_method method, const ckpt_input *in,
                                     const ckpt_output *out, ckpt_error *err);
 
