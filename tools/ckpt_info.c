@@ -124,7 +124,15 @@ static void describe(const ckpt_file *f, const ckpt_value *v, char *out, size_t 
     case CKPT_K_NONE: snprintf(out, cap, "None"); break;
     case CKPT_K_BOOL: snprintf(out, cap, "%s", ckpt_value_bool(v) ? "True" : "False"); break;
     case CKPT_K_INT: int_text(v, out, cap); break;
-    case CKPT_K_FLOAT: snprintf(out, cap, "%.17g", ckpt_value_float(v)); break;
+    case CKPT_K_FLOAT: {
+        double d = ckpt_value_float(v);
+        for (int prec = 1; prec <= 17; prec++) { /* shortest text that reads back exactly */
+            snprintf(out, cap, "%.*g", prec, d);
+            if (strtod(out, NULL) == d || d != d) break;
+        }
+        if (isfinite(d) && !strpbrk(out, ".e")) strncat(out, ".0", cap - strlen(out) - 1);
+        break;
+    }
     case CKPT_K_STR:
     case CKPT_K_BYTES:
     case CKPT_K_BYTEARRAY: {
