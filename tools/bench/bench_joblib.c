@@ -1,0 +1,150 @@
+/*
+ * bench_joblib.c - time ckpt_open + reaching every array's data pointer, and
+ * (for compressed files) the codec's own decompression of the same bytes.
+ *
+ *   bench_joblib [-r REPEATS] FILE...
+ *
+ * Prints per file (tab separated): name, bytes, arrays, best open seconds,
+ * best open+pointers seconds, codec-only seconds (0 if uncompressed), peak
+ * RSS in KiB of this process after the runs.  Run one file per process for a
+ * meaningful peak.  Public API only.
+ */
+#include "ckpt/ckpt_file.h"
+
+#include <bzlib.h>
+#include <lz4frame.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <zlib.h>
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static unsigned char *slurp(const char *path, size_t *n) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return NULL;
+    fseek(fp, 0, SEEK_END);
+    long sz = ftell(fp);
+    rewind(fp);
+    unsigned char *b = malloc((size_t)sz + 1);
+    if (b && fread(b, 1, (size_t)sz, fp) != (size_t)sz) {
+        free(b);
+        b = NULL;
+    }
+    fclose(fp);
+    *n = (size_t)sz;
+    return b;
+}
+
+/* The codec alone: decompress the whole file into one growing buffer. */
+static double codec_only(const char *path) {
+    unsigned char magic[4] = {0};
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return 0;
+    size_t got = fread(magic, 1, 4, fp);
+    fclose(fp);
+    if (got < 4 || !(memcmp(magic, "\x04\x22\x4d\x18", 4) == 0 || magic[0] == 0x78 ||
+                     (magic[0] == 0x1f && magic[1] == 0x8b)))
+        return 0; /* not compressed: nothing to compare with (and no need to read it all) */
+    size_t n;
+    unsigned char *in = slurp(path, &n);
+    if (!in) return 0;
+    size_t cap = n * 4 + (1 << 20), len = 0;
+    unsigned char *out = malloc(cap);
+    double t0 = now();
+    if (n >= 4 && memcmp(in, "\x04\x22\x4d\x18", 4) == 0) {
+        LZ4F_dctx *dc;
+        LZ4F_createDecompressionContext(&dc, LZ4F_VERSION);
+        size_t used = 0;
+        for (;;) {
+            if (len == cap) out = realloc(out, cap *= 2);
+            size_t ia = n - used, oa = cap - len;
+            size_t r = LZ4F_decompress(dc, out + len, &oa, in + used, &ia, NULL);
+            used += ia;
+            len += oa;
+            if (LZ4F_isError(r) || r == 0) break;
+        }
+        LZ4F_freeDecompressionContext(dc);
+    } else if (n >= 2 && (in[0] == 0x78 || (in[0] == 0x1f && in[1] == 0x8b))) {
+        z_stream z;
+        memset(&z, 0, sizeof z);
+        inflateInit2(&z, in[0] == 0x78 ? 15 : 31);
+        z.next_in = in;
+        z.avail_in = (uInt)n;
+        for (;;) {
+            if (len == cap) out = realloc(out, cap *= 2);
+            z.next_out = out + len;
+            z.avail_out = (uInt)(cap - len);
+            int r = inflate(&z, Z_NO_FLUSH);
+            len = cap - z.avail_out;
+            if (r != Z_OK) break;
+        }
+        inflateEnd(&z);
+    } else {
+        free(in);
+        free(out);
+        return 0;
+    }
+    double t = now() - t0;
+    free(in);
+    free(out);
+    return t;
+}
+
+int main(int argc, char **argv) {
+    int reps = 5, a = 1;
+    if (argc > 2 && !strcmp(argv[1], "-r")) {
+        reps = atoi(argv[2]);
+        a = 3;
+    }
+    if (a >= argc) {
+        fprintf(stderr, "usage: bench_joblib [-r REPEATS] FILE...\n");
+        return 2;
+    }
+    for (; a < argc; a++) {
+        double best_open = 1e30, best_all = 1e30;
+        size_t arrays = 0;
+        uint64_t bytes = 0;
+        for (int r = 0; r < reps; r++) {
+            ckpt_file *f;
+            ckpt_error err;
+            double t0 = now();
+            if (ckpt_open(argv[a], NULL, &f, &err) != CKPT_OK) {
+                fprintf(stderr, "bench_joblib: %s: %s\n", argv[a], err.message);
+                return 1;
+            }
+            double t1 = now();
+            arrays = ckpt_file_array_count(f);
+            for (size_t i = 0; i < arrays; i++) {
+                const void *d;
+                if (ckpt_file_array(f, i)->dtype->type == CKPT_DT_OBJECT) continue;
+                if (ckpt_array_data(f, i, &d, &err) != CKPT_OK) {
+                    fprintf(stderr, "bench_joblib: %s: %s\n", argv[a], err.message);
+                    return 1;
+                }
+            }
+            double t2 = now();
+            bytes = ckpt_file_size(f);
+            ckpt_close(f);
+            if (t1 - t0 < best_open) best_open = t1 - t0;
+            if (t2 - t0 < best_all) best_all = t2 - t0;
+        }
+        struct rusage ru; /* peak of the ckpt runs, before the codec-only runs read the file */
+        getrusage(RUSAGE_SELF, &ru);
+        double codec = 1e30;
+        for (int r = 0; r < reps; r++) {
+            double c = codec_only(argv[a]);
+            if (c < codec) codec = c;
+        }
+        const char *name = strrchr(argv[a], '/');
+        printf("%s\t%llu\t%zu\t%.6f\t%.6f\t%.6f\t%ld\n", name ? name + 1 : argv[a], (unsigned long long)bytes,
+               arrays, best_open, best_all, codec, ru.ru_maxrss);
+    }
+    return 0;
+}
