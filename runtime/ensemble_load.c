@@ -212,8 +212,10 @@ static ckpt_status load_tree_est(lctx *L, const ckpt_value *est, ckpt_tree *t, i
         return st;
     if (ncls) {
         st = array_len(L, ckpt_value_attr(est, "classes_"), ncls);
-        if (st == CKPT_OK && (*ncls < 1 || *ncls > t->n_classes || t->n_outputs != 1))
+        if (st == CKPT_OK && (*ncls < 1 || *ncls != t->n_classes || t->n_outputs != 1))
             st = bad(L, "classes_ does not match tree_.value", ckpt_value_class(est));
+        if (st == CKPT_OK)
+            st = ckpt_tree_normalize(t, L->err);
         if (st != CKPT_OK)
             ckpt_tree_free(t);
     }

@@ -311,9 +311,159 @@ out:
         free(acc);
 }
 
+
+/* ---- block path: rows in blocks, trees outermost inside a block, so each
+   tree's nodes stay in cache while the block's rows go through it.  Every
+   row still receives the trees' contributions in estimator order. */
+
+#define BLK_ROWS 128
+#define BLK_STACK_X 8192   /* floats of converted rows on the stack */
+#define BLK_STACK_ACC 4096 /* accumulator doubles on the stack */
+
+static int block_kind(const ckpt_tm *m, ckpt_tm_method method)
+{
+    if (method == CKPT_TM_APPLY)
+        return 0;
+    switch (m->kind) {
+    case TM_DT_CLF:
+    case TM_FOREST_CLF:
+    case TM_DT_REG:
+    case TM_FOREST_REG:
+    case TM_GB_CLF:
+    case TM_GB_REG:
+    case TM_HGB_CLF:
+    case TM_HGB_REG:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void run_blocks(rows_job *J)
+{
+    const ckpt_tm *m = J->m;
+    int64_t nf = J->nf, cols = ckpt_tm_out_cols(m, J->method);
+    int hgb = m->kind == TM_HGB_CLF || m->kind == TM_HGB_REG;
+    int clf_tree = m->kind == TM_DT_CLF || m->kind == TM_FOREST_CLF;
+    int reg_tree = m->kind == TM_DT_REG || m->kind == TM_FOREST_REG;
+    int64_t K = clf_tree ? m->n_classes : (reg_tree ? m->n_outputs : m->K);
+    int64_t blk = BLK_ROWS;
+    while (blk > 1 && (blk * nf > BLK_STACK_X || blk * K > BLK_STACK_ACC))
+        blk /= 2;
+    float xs[BLK_STACK_X];
+    double accs[BLK_STACK_ACC];
+    int64_t leafs[BLK_ROWS];
+    float *x = xs;
+    double *acc = accs;
+    if (blk * nf > BLK_STACK_X && !hgb)
+        x = malloc((size_t)(blk * nf) * sizeof *x);
+    if (blk * K > BLK_STACK_ACC)
+        acc = malloc((size_t)(blk * K) * sizeof *acc);
+    if (!x || !acc) {
+        J->st = ckpt_error_set(&J->err, CKPT_E_NOMEM, -1, "out of memory");
+        goto out;
+    }
+    int allow_nan = trees_allow_nan(m);
+    for (int64_t r0 = J->r0; r0 < J->r1; r0 += blk) {
+        int64_t nb = J->r1 - r0 < blk ? J->r1 - r0 : blk;
+        const double *xb = J->X + r0 * nf;
+        if (!hgb) {
+            J->st = ckpt_tree_to_f32(xb, nb, nf, x, allow_nan, &J->err);
+            if (J->st != CKPT_OK)
+                goto out;
+        }
+        if (clf_tree) {
+            memset(acc, 0, (size_t)(nb * K) * sizeof *acc);
+            for (int64_t t = 0; t < m->n_trees; t++) {
+                const ckpt_tree *tr = &m->trees[t];
+                for (int64_t r = 0; r < nb; r++) {
+                    int64_t leaf = ckpt_tree_leaf32(tr, x + r * nf);
+                    const double *p = tr->pnorm + leaf * K;
+                    double *a = acc + r * K;
+                    for (int64_t k = 0; k < K; k++)
+                        a[k] += p[k];
+                    if (m->kind == TM_DT_CLF)
+                        leafs[r] = leaf;
+                }
+            }
+            for (int64_t r = 0; r < nb; r++) {
+                double *a = acc + r * K, *o = J->out + (r0 + r) * cols;
+                if (m->kind == TM_FOREST_CLF)
+                    for (int64_t k = 0; k < K; k++)
+                        a[k] /= (double)m->n_trees;
+                if (J->method == CKPT_TM_PROBA)
+                    memcpy(o, a, (size_t)K * sizeof *o);
+                else if (m->kind == TM_DT_CLF)
+                    o[0] = (double)argmax(m->trees[0].value + leafs[r] * K, K);
+                else
+                    o[0] = (double)argmax(a, K);
+            }
+        } else if (reg_tree) {
+            int64_t nc = m->trees[0].n_classes;
+            memset(acc, 0, (size_t)(nb * K) * sizeof *acc);
+            for (int64_t t = 0; t < m->n_trees; t++) {
+                const ckpt_tree *tr = &m->trees[t];
+                for (int64_t r = 0; r < nb; r++) {
+                    int64_t leaf = ckpt_tree_leaf32(tr, x + r * nf);
+                    for (int64_t q = 0; q < K; q++)
+                        acc[r * K + q] += tr->value[(leaf * K + q) * nc];
+                }
+            }
+            for (int64_t r = 0; r < nb; r++)
+                for (int64_t q = 0; q < K; q++)
+                    J->out[(r0 + r) * cols + q] =
+                        m->kind == TM_FOREST_REG ? acc[r * K + q] / (double)m->n_trees
+                                                 : acc[r * K + q];
+        } else {
+            /* GB / HGB: raw scores */
+            for (int64_t r = 0; r < nb; r++)
+                for (int64_t k = 0; k < K; k++)
+                    acc[r * K + k] = hgb ? m->baseline[k]
+                                         : (J->init_raw ? J->init_raw[(r0 + r) * K + k] : 0.0);
+            for (int64_t s = 0; s < m->n_stages; s++)
+                for (int64_t k = 0; k < K; k++) {
+                    const ckpt_tree *tr = &m->trees[s * K + k];
+                    if (hgb) {
+                        for (int64_t r = 0; r < nb; r++)
+                            acc[r * K + k] +=
+                                tr->value[ckpt_tree_leaf_hgb(tr, xb + r * nf, m->known_cat,
+                                                             m->cat_map)];
+                    } else {
+                        for (int64_t r = 0; r < nb; r++)
+                            acc[r * K + k] +=
+                                m->learning_rate * tr->value[ckpt_tree_leaf32(tr, x + r * nf)];
+                    }
+                }
+            for (int64_t r = 0; r < nb; r++) {
+                double *a = acc + r * K, *o = J->out + (r0 + r) * cols;
+                if (m->is_clf)
+                    boost_clf_out(m, J->method, a, o);
+                else if (m->loss == TM_LOSS_EXP_LINK)
+                    o[0] = exp(a[0]);
+                else
+                    o[0] = a[0];
+            }
+        }
+    }
+    J->st = CKPT_OK;
+out:
+    if (x != xs)
+        free(x);
+    if (acc != accs)
+        free(acc);
+}
+
+static void run_job(rows_job *J)
+{
+    if (block_kind(J->m, J->method))
+        run_blocks(J);
+    else
+        run_rows(J);
+}
+
 static void *run_rows_thread(void *p)
 {
-    run_rows(p);
+    run_job(p);
     return NULL;
 }
 
@@ -339,12 +489,12 @@ static ckpt_status run_direct(const ckpt_tm *m, ckpt_tm_method method, const dou
         if (i > 0 && pthread_create(&tid[i], NULL, run_rows_thread, &jobs[i]) == 0)
             started[i] = 1;
     }
-    run_rows(&jobs[0]);
+    run_job(&jobs[0]);
     for (int i = 1; i < nth; i++) {
         if (started[i])
             pthread_join(tid[i], NULL);
         else
-            run_rows(&jobs[i]); /* thread creation failed: do it here */
+            run_job(&jobs[i]); /* thread creation failed: do it here */
     }
     for (int i = 0; i < nth; i++)
         if (jobs[i].st != CKPT_OK) {

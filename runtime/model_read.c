@@ -231,6 +231,23 @@ int ckpt_rt_sklearn_version(const ckpt_value *obj)
     return part[0] * 10000 + part[1] * 100 + part[2];
 }
 
+/* joblib object arrays (string classes_, drop_idx_) are registered under the
+   nested pickle's node, not the NumpyArrayWrapper node the attribute holds:
+   find them by path instead ("<where>.<attr>", the array table's naming). */
+static ckpt_status wrapper_by_path(ckpt_build_ctx *ctx, const ckpt_value *v, const char *attr,
+                                   size_t *idx)
+{
+    const char *cls = ckpt_value_class(v);
+    if (!cls || !strstr(cls, "NumpyArrayWrapper") || !attr)
+        return CKPT_E_NOTFOUND;
+    char path[sizeof ctx->where + 64];
+    snprintf(path, sizeof path, "%s%s%s", ctx->where, ctx->where[0] ? "." : "", attr);
+    ckpt_status st = ckpt_file_find_array(ctx->f, path, idx);
+    if (st == CKPT_OK && ckpt_file_array(ctx->f, *idx)->dtype->type != CKPT_DT_OBJECT)
+        return CKPT_E_NOTFOUND;
+    return st;
+}
+
 /* ---------------------------------------------------------------- arrays */
 
 static int is_numeric(ckpt_dtype t)
@@ -283,8 +300,30 @@ ckpt_status ckpt_rt_arr_value(ckpt_build_ctx *ctx, const ckpt_value *v, const ch
         return ckpt_rt_fail(ctx, NULL, "%s: list is not numeric / not rectangular", what);
     }
     size_t idx;
-    if (k == CKPT_K_OBJECT && ckpt_file_array_of(ctx->f, v, &idx) == CKPT_OK) {
+    if (k == CKPT_K_OBJECT && (ckpt_file_array_of(ctx->f, v, &idx) == CKPT_OK ||
+                               wrapper_by_path(ctx, v, what, &idx) == CKPT_OK)) {
         const ckpt_array_info *a = ckpt_file_array(ctx->f, idx);
+        if (a && a->dtype->type == CKPT_DT_OBJECT && a->ndim <= 1 &&
+            a->nelems <= CKPT_RT_MAX_ELEMS) { /* numbers and None (-> NaN) */
+            out->d = ckpt_rt_calloc(a->nelems, sizeof(double));
+            if (!out->d)
+                return ckpt_error_set(ctx->err, CKPT_E_NOMEM, -1, "out of memory");
+            for (uint64_t i = 0; i < a->nelems; i++) {
+                const ckpt_value *it = ckpt_array_object_item(ctx->f, idx, i);
+                if (ckpt_value_kind(it) == CKPT_K_NONE) {
+                    out->d[i] = NAN;
+                } else if (ckpt_rt_value_f64(ctx, it, &out->d[i])) {
+                    free(out->d);
+                    out->d = NULL;
+                    return ckpt_rt_fail(ctx, NULL, "%s: object array holds a non-number", what);
+                }
+            }
+            out->ndim = a->ndim;
+            out->shape[0] = a->ndim ? a->shape[0] : 1;
+            out->n = a->nelems;
+            out->dtype = CKPT_DT_OBJECT;
+            return CKPT_OK;
+        }
         if (!a || !is_numeric(a->dtype->type) || a->dtype->nfields || a->dtype->sub_ndim)
             return ckpt_rt_fail(ctx, NULL, "%s: array of dtype %s is not numeric", what,
                                 a ? a->dtype->str : "?");
@@ -526,22 +565,6 @@ static int label_from_value(ckpt_build_ctx *ctx, ckpt_labels *l, int64_t k, cons
     return -1;
 }
 
-/* joblib object arrays (string classes_) are registered under the nested
-   pickle's node, not the NumpyArrayWrapper node the attribute holds: find
-   them by path instead ("<where>.classes_", the array table's naming). */
-static ckpt_status wrapper_by_path(ckpt_build_ctx *ctx, const ckpt_value *v, size_t *idx)
-{
-    const char *cls = ckpt_value_class(v);
-    if (!cls || !strstr(cls, "NumpyArrayWrapper"))
-        return CKPT_E_NOTFOUND;
-    char path[sizeof ctx->where + 16];
-    snprintf(path, sizeof path, "%s%sclasses_", ctx->where, ctx->where[0] ? "." : "");
-    ckpt_status st = ckpt_file_find_array(ctx->f, path, idx);
-    if (st == CKPT_OK && ckpt_file_array(ctx->f, *idx)->dtype->type != CKPT_DT_OBJECT)
-        return CKPT_E_NOTFOUND;
-    return st;
-}
-
 ckpt_status ckpt_rt_labels(ckpt_build_ctx *ctx, const ckpt_value *v, ckpt_labels *out)
 {
     memset(out, 0, sizeof *out);
@@ -552,7 +575,7 @@ ckpt_status ckpt_rt_labels(ckpt_build_ctx *ctx, const ckpt_value *v, ckpt_labels
     if (vk == CKPT_K_LIST || vk == CKPT_K_TUPLE) {
         n = (int64_t)ckpt_value_len(v);
     } else if (vk == CKPT_K_OBJECT && (ckpt_file_array_of(ctx->f, v, &idx) == CKPT_OK ||
-                                       wrapper_by_path(ctx, v, &idx) == CKPT_OK)) {
+                                       wrapper_by_path(ctx, v, "classes_", &idx) == CKPT_OK)) {
         a = ckpt_file_array(ctx->f, idx);
         if (!a || a->ndim != 1)
             return ckpt_rt_fail(ctx, NULL, "classes_ is not a 1-d array");

@@ -10,6 +10,18 @@
 ckpt_status ckpt_rt_build_linear_clf(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_est **out);
 ckpt_status ckpt_rt_build_linear_reg(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_est **out);
 
+/* runtime/model_svm.c, model_preproc.c, model_compose.c, model_mlp.c,
+   model_neighbors.c, model_bayes.c */
+ckpt_status ckpt_rt_build_svm(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_est **out);
+ckpt_status ckpt_rt_build_preproc(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_est **out);
+ckpt_status ckpt_rt_build_pipeline(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_est **out);
+ckpt_status ckpt_rt_build_column_transformer(ckpt_build_ctx *ctx, const ckpt_value *obj,
+                                             ckpt_est **out);
+ckpt_status ckpt_rt_build_mlp(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_est **out);
+ckpt_status ckpt_rt_build_knn(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_est **out);
+ckpt_status ckpt_rt_build_kmeans(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_est **out);
+ckpt_status ckpt_rt_build_nb(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_est **out);
+
 const ckpt_est_entry ckpt_est_registry[] = {
     /* linear */
     {"LogisticRegression", ckpt_rt_build_linear_clf},
@@ -32,6 +44,39 @@ const ckpt_est_entry ckpt_est_registry[] = {
     {"HuberRegressor", ckpt_rt_build_linear_reg},
     {"BayesianRidge", ckpt_rt_build_linear_reg},
     {"PassiveAggressiveRegressor", ckpt_rt_build_linear_reg},
+    /* kernel SVMs */
+    {"SVC", ckpt_rt_build_svm},
+    {"NuSVC", ckpt_rt_build_svm},
+    {"SVR", ckpt_rt_build_svm},
+    {"NuSVR", ckpt_rt_build_svm},
+    {"OneClassSVM", ckpt_rt_build_svm},
+    /* preprocessing / decomposition */
+    {"StandardScaler", ckpt_rt_build_preproc},
+    {"MinMaxScaler", ckpt_rt_build_preproc},
+    {"MaxAbsScaler", ckpt_rt_build_preproc},
+    {"RobustScaler", ckpt_rt_build_preproc},
+    {"Normalizer", ckpt_rt_build_preproc},
+    {"PolynomialFeatures", ckpt_rt_build_preproc},
+    {"SimpleImputer", ckpt_rt_build_preproc},
+    {"OneHotEncoder", ckpt_rt_build_preproc},
+    {"OrdinalEncoder", ckpt_rt_build_preproc},
+    {"PCA", ckpt_rt_build_preproc},
+    {"IncrementalPCA", ckpt_rt_build_preproc},
+    {"TruncatedSVD", ckpt_rt_build_preproc},
+    /* composition */
+    {"Pipeline", ckpt_rt_build_pipeline},
+    {"ColumnTransformer", ckpt_rt_build_column_transformer},
+    /* neural nets, neighbors, Bayes, clustering */
+    {"MLPClassifier", ckpt_rt_build_mlp},
+    {"MLPRegressor", ckpt_rt_build_mlp},
+    {"KNeighborsClassifier", ckpt_rt_build_knn},
+    {"KNeighborsRegressor", ckpt_rt_build_knn},
+    {"GaussianNB", ckpt_rt_build_nb},
+    {"MultinomialNB", ckpt_rt_build_nb},
+    {"ComplementNB", ckpt_rt_build_nb},
+    {"BernoulliNB", ckpt_rt_build_nb},
+    {"KMeans", ckpt_rt_build_kmeans},
+    {"MiniBatchKMeans", ckpt_rt_build_kmeans},
 };
 
 const size_t ckpt_est_registry_count = sizeof ckpt_est_registry / sizeof ckpt_est_registry[0];

@@ -27,10 +27,33 @@ void ckpt_tree_free(ckpt_tree *t)
         return;
     free(t->nodes);
     free(t->value);
+    free(t->pnorm);
     free(t->n_node_samples);
     free(t->depth);
     free(t->cat_bitsets);
     memset(t, 0, sizeof *t);
+}
+
+ckpt_status ckpt_tree_normalize(ckpt_tree *t, ckpt_error *err)
+{
+    if (t->n_outputs != 1)
+        return ckpt_error_set(err, CKPT_E_UNSUPPORTED, -1, "multi-output classification tree");
+    int64_t K = t->n_classes;
+    free(t->pnorm);
+    t->pnorm = malloc((size_t)(t->n_nodes * K) * sizeof *t->pnorm);
+    if (!t->pnorm)
+        return ckpt_error_set(err, CKPT_E_NOMEM, -1, "tree: out of memory");
+    for (int64_t i = 0; i < t->n_nodes; i++) {
+        const double *v = t->value + i * K;
+        double s = 0.0;
+        for (int64_t k = 0; k < K; k++)
+            s += v[k];
+        if (s == 0.0)
+            s = 1.0;
+        for (int64_t k = 0; k < K; k++)
+            t->pnorm[i * K + k] = v[k] / s;
+    }
+    return CKPT_OK;
 }
 
 /* Numeric field of a structured record as int64 / double; -1 if not numeric. */

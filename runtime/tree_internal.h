@@ -45,6 +45,8 @@ typedef struct ckpt_tree {
     int has_missing;           /* nodes carry missing_go_to_left */
     ckpt_tree_node *nodes;
     double *value;             /* n_nodes * n_outputs * n_classes */
+    double *pnorm;             /* classifiers: value / sum(value) per node (sum 0 -> 1),
+                                  exactly sklearn's predict_proba row; else NULL */
     int64_t *n_node_samples;   /* CART only (IsolationForest) */
     int32_t *depth;            /* node depth (IsolationForest path length) */
     /* HGB only */
@@ -53,6 +55,8 @@ typedef struct ckpt_tree {
 } ckpt_tree;
 
 void ckpt_tree_free(ckpt_tree *t);
+/* Fill t->pnorm (single-output classification trees). */
+ckpt_status ckpt_tree_normalize(ckpt_tree *t, ckpt_error *err);
 
 /* Read a sklearn.tree._tree.Tree object node (REDUCE Tree(n_features, n_classes,
    n_outputs) + BUILD {node_count, nodes, values}). */

@@ -1,0 +1,307 @@
+/*
+ * model_neighbors.c - KNeighborsClassifier / KNeighborsRegressor (uniform and
+ * distance weights; euclidean, manhattan, chebyshev, minkowski p) and
+ * KMeans / MiniBatchKMeans (predict: first nearest center; transform:
+ * euclidean distances).  Distances are computed directly (no
+ * |x|^2 - 2xy + |y|^2 cancellation); neighbors in increasing distance, ties
+ * by training index.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_internal.h"
+
+typedef enum metric { M_EUCLID, M_MANHATTAN, M_CHEBYSHEV, M_MINKOWSKI } metric;
+
+typedef struct knn_impl {
+    double *X;          /* n_fit x d */
+    double *y;          /* classifier: class index; regressor: n_fit x t */
+    int64_t n, d, k, t;
+    metric met;
+    double p;
+    int distance_w;
+    int is_clf;
+    int64_t K;
+} knn_impl;
+
+static void knn_free(void *p)
+{
+    knn_impl *m = p;
+    free(m->X);
+    free(m->y);
+    free(m);
+}
+
+static double dist(const knn_impl *m, const double *a, const double *b)
+{
+    double s = 0;
+    switch (m->met) {
+    case M_EUCLID:
+        for (int64_t c = 0; c < m->d; c++) {
+            double z = a[c] - b[c];
+            s += z * z;
+        }
+        return sqrt(s);
+    case M_MANHATTAN:
+        for (int64_t c = 0; c < m->d; c++)
+            s += fabs(a[c] - b[c]);
+        return s;
+    case M_CHEBYSHEV:
+        for (int64_t c = 0; c < m->d; c++) {
+            double z = fabs(a[c] - b[c]);
+            if (z > s)
+                s = z;
+        }
+        return s;
+    default:
+        for (int64_t c = 0; c < m->d; c++)
+            s += pow(fabs(a[c] - b[c]), m->p);
+        return pow(s, 1.0 / m->p);
+    }
+}
+
+static ckpt_status knn_run(const ckpt_est *e, ckpt_method meth, const ckpt_input *in,
+                           const ckpt_output *out, ckpt_error *err)
+{
+    const knn_impl *m = e->impl;
+    const int64_t k = m->k;
+    double *nd = ckpt_rt_calloc((uint64_t)k * 2 + (uint64_t)m->K + (uint64_t)m->t + 1,
+                                sizeof(double));
+    int64_t *ni = ckpt_rt_calloc((uint64_t)k + 1, sizeof(int64_t));
+    if (!nd || !ni) {
+        free(nd);
+        free(ni);
+        return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+    }
+    double *w = nd + k, *acc = w + k;
+    for (int64_t r = 0; r < in->n_rows; r++) {
+        const double *x = in->dense + r * m->d;
+        int64_t have = 0;
+        for (int64_t i = 0; i < m->n; i++) {
+            double dd = dist(m, x, m->X + i * m->d);
+            if (have == k && !(dd < nd[k - 1]))
+                continue;
+            int64_t j = have < k ? have++ : k - 1;
+            while (j > 0 && nd[j - 1] > dd) {
+                nd[j] = nd[j - 1];
+                ni[j] = ni[j - 1];
+                j--;
+            }
+            nd[j] = dd;
+            ni[j] = i;
+        }
+        int zero = 0;
+        for (int64_t j = 0; j < k; j++)
+            zero |= nd[j] == 0;
+        for (int64_t j = 0; j < k; j++)
+            w[j] = !m->distance_w ? 1.0 : zero ? (nd[j] == 0 ? 1.0 : 0.0) : 1.0 / nd[j];
+        if (m->is_clf) {
+            for (int64_t c = 0; c < m->K; c++)
+                acc[c] = 0;
+            for (int64_t j = 0; j < k; j++)
+                acc[(int64_t)m->y[ni[j]]] += w[j];
+            if (meth == CKPT_METHOD_PREDICT) {
+                out->labels[r] = ckpt_k_argmax(acc, m->K);
+            } else {
+                double s = 0;
+                for (int64_t c = 0; c < m->K; c++)
+                    s += acc[c];
+                if (s == 0)
+                    s = 1;
+                for (int64_t c = 0; c < m->K; c++)
+                    out->values[r * m->K + c] = acc[c] / s;
+            }
+            continue;
+        }
+        double ws = 0;
+        for (int64_t j = 0; j < k; j++)
+            ws += w[j];
+        for (int64_t c = 0; c < m->t; c++) {
+            double s = 0;
+            for (int64_t j = 0; j < k; j++)
+                s += m->distance_w ? m->y[ni[j] * m->t + c] * w[j] : m->y[ni[j] * m->t + c];
+            out->values[r * m->t + c] = m->distance_w ? s / ws : s / (double)k;
+        }
+    }
+    free(nd);
+    free(ni);
+    return CKPT_OK;
+}
+
+static const ckpt_est_vt knn_vt = {knn_run, knn_free};
+
+ckpt_status ckpt_rt_build_knn(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_est **out)
+{
+    const char *cls = ckpt_value_class(obj);
+    knn_impl *m = calloc(1, sizeof *m);
+    ckpt_labels labels = {0};
+    ckpt_rt_arr X = {0}, y = {0};
+    ckpt_status st;
+    if (!m)
+        return ckpt_error_set(ctx->err, CKPT_E_NOMEM, -1, "out of memory");
+    m->is_clf = strstr(cls, "Classifier") != NULL;
+    if ((st = ckpt_rt_arr_attr(ctx, obj, "_fit_X", &X)) != CKPT_OK)
+        goto fail;
+    if ((st = ckpt_rt_arr_attr(ctx, obj, "_y", &y)) != CKPT_OK)
+        goto fail;
+    if (X.ndim != 2 || X.shape[0] < 1 || y.shape[0] != X.shape[0] || y.ndim > 2) {
+        st = ckpt_rt_fail(ctx, obj, "_fit_X / _y shapes disagree");
+        goto fail;
+    }
+    m->n = X.shape[0];
+    m->d = X.shape[1];
+    m->t = y.ndim == 2 ? y.shape[1] : 1;
+    m->X = X.d;
+    m->y = y.d;
+    X.d = y.d = NULL;
+    if (ckpt_rt_attr_i64(ctx, obj, "n_neighbors", &m->k) || m->k < 1 || m->k > m->n) {
+        st = ckpt_rt_fail(ctx, obj, "n_neighbors %lld for %lld samples", (long long)m->k,
+                          (long long)m->n);
+        goto fail;
+    }
+    char w[16] = "uniform";
+    if (ckpt_value_attr(obj, "weights") && !ckpt_rt_attr_str(obj, "weights", w, sizeof w) &&
+        ckpt_value_kind(ckpt_value_attr(obj, "weights")) != CKPT_K_NONE) {
+        st = ckpt_rt_fail(ctx, obj, "callable weights are not supported");
+        goto fail;
+    }
+    if (strcmp(w, "distance") == 0)
+        m->distance_w = 1;
+    else if (strcmp(w, "uniform") != 0) {
+        st = ckpt_rt_fail(ctx, obj, "weights '%s'", w);
+        goto fail;
+    }
+    char met[32] = "";
+    if (!ckpt_rt_attr_str(obj, "effective_metric_", met, sizeof met))
+        ckpt_rt_attr_str(obj, "metric", met, sizeof met);
+    m->p = 2;
+    const ckpt_value *mp = ckpt_value_attr(obj, "effective_metric_params_");
+    if (!(mp && ckpt_dict_get(mp, "p") && ckpt_rt_value_f64(ctx, ckpt_dict_get(mp, "p"), &m->p) == 0))
+        ckpt_rt_attr_f64(ctx, obj, "p", &m->p);
+    if (strcmp(met, "euclidean") == 0 || strcmp(met, "l2") == 0)
+        m->met = M_EUCLID;
+    else if (strcmp(met, "manhattan") == 0 || strcmp(met, "cityblock") == 0 ||
+             strcmp(met, "l1") == 0)
+        m->met = M_MANHATTAN;
+    else if (strcmp(met, "chebyshev") == 0 || strcmp(met, "infinity") == 0)
+        m->met = M_CHEBYSHEV;
+    else if (strcmp(met, "minkowski") == 0) {
+        m->met = m->p == 2 ? M_EUCLID : m->p == 1 ? M_MANHATTAN
+                 : isinf(m->p)                    ? M_CHEBYSHEV
+                                                  : M_MINKOWSKI;
+        if (!(m->p > 0)) {
+            st = ckpt_rt_fail(ctx, obj, "minkowski p = %g", m->p);
+            goto fail;
+        }
+    } else {
+        st = ckpt_rt_fail(ctx, obj, "metric '%s' is not supported", met);
+        goto fail;
+    }
+    if (m->is_clf) {
+        if (m->t != 1) {
+            st = ckpt_rt_fail(ctx, obj, "multi-output KNeighborsClassifier is not supported");
+            goto fail;
+        }
+        if ((st = ckpt_rt_labels(ctx, ckpt_value_attr(obj, "classes_"), &labels)) != CKPT_OK)
+            goto fail;
+        m->K = labels.n;
+        for (int64_t i = 0; i < m->n; i++)
+            if (!(m->y[i] >= 0 && m->y[i] < (double)m->K) || m->y[i] != floor(m->y[i])) {
+                st = ckpt_rt_fail(ctx, obj, "_y[%lld] is not a class index", (long long)i);
+                goto fail;
+            }
+    }
+    ckpt_est *e = ckpt_est_new(&knn_vt, m, cls);
+    if (!e) {
+        ckpt_labels_free(&labels);
+        return ckpt_error_set(ctx->err, CKPT_E_NOMEM, -1, "out of memory");
+    }
+    e->n_features = m->d;
+    if (m->is_clf) {
+        e->is_clf = 1;
+        e->labels = labels;
+        ckpt_est_method(e, CKPT_METHOD_PREDICT, CKPT_OUT_LABEL, 1);
+        ckpt_est_method(e, CKPT_METHOD_PREDICT_PROBA, CKPT_OUT_F64, m->K);
+    } else {
+        e->n_outputs = m->t;
+        ckpt_est_method(e, CKPT_METHOD_PREDICT, CKPT_OUT_F64, m->t);
+    }
+    *out = e;
+    return CKPT_OK;
+fail:
+    free(X.d);
+    free(y.d);
+    ckpt_labels_free(&labels);
+    knn_free(m);
+    return st;
+}
+
+/* ---------------------------------------------------------------- KMeans */
+
+typedef struct km_impl {
+    double *C;
+    int64_t k, d;
+} km_impl;
+
+static void km_free(void *p)
+{
+    km_impl *m = p;
+    free(m->C);
+    free(m);
+}
+
+static ckpt_status km_run(const ckpt_est *e, ckpt_method meth, const ckpt_input *in,
+                          const ckpt_output *out, ckpt_error *err)
+{
+    const km_impl *m = e->impl;
+    double *D = ckpt_rt_calloc((uint64_t)m->k, sizeof(double));
+    if (!D)
+        return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+    for (int64_t r = 0; r < in->n_rows; r++) {
+        double *dst = meth == CKPT_METHOD_TRANSFORM ? out->values + r * m->k : D;
+        ckpt_k_sqdist(in->dense + r * m->d, 1, m->C, m->k, m->d, dst);
+        if (meth == CKPT_METHOD_TRANSFORM) {
+            for (int64_t j = 0; j < m->k; j++)
+                dst[j] = sqrt(dst[j]);
+        } else {
+            int64_t best = 0;
+            for (int64_t j = 1; j < m->k; j++)
+                if (dst[j] < dst[best])
+                    best = j;
+            out->labels[r] = best;
+        }
+    }
+    free(D);
+    return CKPT_OK;
+}
+
+static const ckpt_est_vt km_vt = {km_run, km_free};
+
+ckpt_status ckpt_rt_build_kmeans(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_est **out)
+{
+    ckpt_rt_arr c;
+    ckpt_status st = ckpt_rt_arr_attr(ctx, obj, "cluster_centers_", &c);
+    if (st != CKPT_OK)
+        return st;
+    if (c.ndim != 2 || c.shape[0] < 1) {
+        free(c.d);
+        return ckpt_rt_fail(ctx, obj, "cluster_centers_ is not a non-empty 2-d array");
+    }
+    km_impl *m = calloc(1, sizeof *m);
+    if (!m) {
+        free(c.d);
+        return ckpt_error_set(ctx->err, CKPT_E_NOMEM, -1, "out of memory");
+    }
+    m->C = c.d;
+    m->k = c.shape[0];
+    m->d = c.shape[1];
+    ckpt_est *e = ckpt_est_new(&km_vt, m, ckpt_value_class(obj));
+    if (!e)
+        return ckpt_error_set(ctx->err, CKPT_E_NOMEM, -1, "out of memory");
+    e->n_features = m->d;
+    ckpt_est_method(e, CKPT_METHOD_PREDICT, CKPT_OUT_INT, 1);
+    ckpt_est_method(e, CKPT_METHOD_TRANSFORM, CKPT_OUT_F64, m->k);
+    *out = e;
+    return CKPT_OK;
+}
