@@ -411,8 +411,9 @@ typedef struct stats {
     uint64_t n, nan;
 } stats;
 
+/* bool, ints, floats; datetime64/timedelta64 as their int64 counts in their unit */
 static int is_numeric(ckpt_dtype t) {
-    return (t >= CKPT_DT_BOOL && t <= CKPT_DT_FLOAT64);
+    return (t >= CKPT_DT_BOOL && t <= CKPT_DT_FLOAT64) || t == CKPT_DT_DATETIME64 || t == CKPT_DT_TIMEDELTA64;
 }
 
 static ckpt_status array_stats(ckpt_file *f, size_t i, stats *s, ckpt_error *err) {
