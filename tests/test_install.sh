@@ -37,7 +37,7 @@ SANFLAGS=""
 if grep -q "^CKPT_SANITIZE:BOOL=ON" "$BUILD/CMakeCache.txt" 2>/dev/null; then
   SANFLAGS="-fsanitize=address,undefined"
 fi
-WANT="pickle tuple protocol 4 version"
+WANT="pickle list protocol 4 version"
 
 # 1. pkg-config (shared library, run with LD_LIBRARY_PATH)
 export PKG_CONFIG_PATH=$(dirname "$PC")
