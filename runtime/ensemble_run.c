@@ -376,14 +376,12 @@ static void run_blocks(rows_job *J)
             memset(acc, 0, (size_t)(nb * K) * sizeof *acc);
             for (int64_t t = 0; t < m->n_trees; t++) {
                 const ckpt_tree *tr = &m->trees[t];
+                ckpt_tree_leaves32(tr, x, nf, nb, leafs);
                 for (int64_t r = 0; r < nb; r++) {
-                    int64_t leaf = ckpt_tree_leaf32(tr, x + r * nf);
-                    const double *p = tr->pnorm + leaf * K;
+                    const double *p = tr->pnorm + leafs[r] * K;
                     double *a = acc + r * K;
                     for (int64_t k = 0; k < K; k++)
                         a[k] += p[k];
-                    if (m->kind == TM_DT_CLF)
-                        leafs[r] = leaf;
                 }
             }
             for (int64_t r = 0; r < nb; r++) {
@@ -403,11 +401,10 @@ static void run_blocks(rows_job *J)
             memset(acc, 0, (size_t)(nb * K) * sizeof *acc);
             for (int64_t t = 0; t < m->n_trees; t++) {
                 const ckpt_tree *tr = &m->trees[t];
-                for (int64_t r = 0; r < nb; r++) {
-                    int64_t leaf = ckpt_tree_leaf32(tr, x + r * nf);
+                ckpt_tree_leaves32(tr, x, nf, nb, leafs);
+                for (int64_t r = 0; r < nb; r++)
                     for (int64_t q = 0; q < K; q++)
-                        acc[r * K + q] += tr->value[(leaf * K + q) * nc];
-                }
+                        acc[r * K + q] += tr->value[(leafs[r] * K + q) * nc];
             }
             for (int64_t r = 0; r < nb; r++)
                 for (int64_t q = 0; q < K; q++)
@@ -424,14 +421,13 @@ static void run_blocks(rows_job *J)
                 for (int64_t k = 0; k < K; k++) {
                     const ckpt_tree *tr = &m->trees[s * K + k];
                     if (hgb) {
+                        ckpt_tree_leaves_hgb(tr, xb, nf, nb, m->known_cat, m->cat_map, leafs);
                         for (int64_t r = 0; r < nb; r++)
-                            acc[r * K + k] +=
-                                tr->value[ckpt_tree_leaf_hgb(tr, xb + r * nf, m->known_cat,
-                                                             m->cat_map)];
+                            acc[r * K + k] += tr->value[leafs[r]];
                     } else {
+                        ckpt_tree_leaves32(tr, x, nf, nb, leafs);
                         for (int64_t r = 0; r < nb; r++)
-                            acc[r * K + k] +=
-                                m->learning_rate * tr->value[ckpt_tree_leaf32(tr, x + r * nf)];
+                            acc[r * K + k] += m->learning_rate * tr->value[leafs[r]];
                     }
                 }
             for (int64_t r = 0; r < nb; r++) {

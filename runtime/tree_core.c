@@ -419,6 +419,80 @@ int64_t ckpt_tree_leaf_hgb(const ckpt_tree *t, const double *x, const uint32_t *
     return i;
 }
 
+#define LOCKSTEP 8
+
+void ckpt_tree_leaves32(const ckpt_tree *t, const float *x, int64_t stride, int64_t nb,
+                        int64_t *leaf)
+{
+    const ckpt_tree_node *nd = t->nodes;
+    int64_t r0 = 0;
+    for (; r0 + LOCKSTEP <= nb; r0 += LOCKSTEP) {
+        int32_t idx[LOCKSTEP] = {0};
+        const float *xr = x + r0 * stride;
+        int active = 1;
+        if (t->has_missing) {
+            while (active) {
+                active = 0;
+                for (int j = 0; j < LOCKSTEP; j++) {
+                    const ckpt_tree_node *c = &nd[idx[j]];
+                    if (c->left < 0)
+                        continue;
+                    double v = (double)xr[j * stride + c->feature];
+                    idx[j] = (v <= c->thr || (v != v && c->miss_left)) ? c->left : c->right;
+                    active = 1;
+                }
+            }
+        } else {
+            while (active) {
+                active = 0;
+                for (int j = 0; j < LOCKSTEP; j++) {
+                    const ckpt_tree_node *c = &nd[idx[j]];
+                    if (c->left < 0)
+                        continue;
+                    idx[j] = ((double)xr[j * stride + c->feature] <= c->thr) ? c->left : c->right;
+                    active = 1;
+                }
+            }
+        }
+        for (int j = 0; j < LOCKSTEP; j++)
+            leaf[r0 + j] = idx[j];
+    }
+    for (; r0 < nb; r0++)
+        leaf[r0] = ckpt_tree_leaf32(t, x + r0 * stride);
+}
+
+void ckpt_tree_leaves_hgb(const ckpt_tree *t, const double *x, int64_t stride, int64_t nb,
+                          const uint32_t *known_cat, const int32_t *cat_map, int64_t *leaf)
+{
+    if (t->n_bitsets > 0) { /* categorical splits: one row at a time */
+        for (int64_t r = 0; r < nb; r++)
+            leaf[r] = ckpt_tree_leaf_hgb(t, x + r * stride, known_cat, cat_map);
+        return;
+    }
+    const ckpt_tree_node *nd = t->nodes;
+    int64_t r0 = 0;
+    for (; r0 + LOCKSTEP <= nb; r0 += LOCKSTEP) {
+        int32_t idx[LOCKSTEP] = {0};
+        const double *xr = x + r0 * stride;
+        int active = 1;
+        while (active) {
+            active = 0;
+            for (int j = 0; j < LOCKSTEP; j++) {
+                const ckpt_tree_node *c = &nd[idx[j]];
+                if (c->left < 0)
+                    continue;
+                double v = xr[j * stride + c->feature];
+                idx[j] = (v <= c->thr || (v != v && c->miss_left)) ? c->left : c->right;
+                active = 1;
+            }
+        }
+        for (int j = 0; j < LOCKSTEP; j++)
+            leaf[r0 + j] = idx[j];
+    }
+    for (; r0 < nb; r0++)
+        leaf[r0] = ckpt_tree_leaf_hgb(t, x + r0 * stride, known_cat, cat_map);
+}
+
 int64_t ckpt_tree_depth_of(const ckpt_tree *t, int64_t leaf)
 {
     return (leaf >= 0 && leaf < t->n_nodes) ? t->depth[leaf] : 0;

@@ -85,6 +85,14 @@ static inline int64_t ckpt_tree_leaf32(const ckpt_tree *t, const float *x)
     return i;
 }
 
+/* Leaves of nb float32 rows (row r at x + r * stride), several rows walked
+   in lockstep so that their memory latencies overlap. */
+void ckpt_tree_leaves32(const ckpt_tree *t, const float *x, int64_t stride, int64_t nb,
+                        int64_t *leaf);
+/* Same for HGB predictors on float64 rows. */
+void ckpt_tree_leaves_hgb(const ckpt_tree *t, const double *x, int64_t stride, int64_t nb,
+                          const uint32_t *known_cat, const int32_t *cat_map, int64_t *leaf);
+
 /* HGB leaf from a float64 row (known_cat: per-feature 8-word bitsets of known
    categories, or NULL when there are no categorical features). */
 int64_t ckpt_tree_leaf_hgb(const ckpt_tree *t, const double *x, const uint32_t *known_cat,
