@@ -22,7 +22,38 @@ ckpt_status ckpt_rt_build_knn(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_e
 ckpt_status ckpt_rt_build_kmeans(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_est **out);
 ckpt_status ckpt_rt_build_nb(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_est **out);
 
+/* runtime/ensemble_model.c (trees, ensembles, Dummy), runtime/text_model.c */
+ckpt_status ckpt_build_tree_family(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_est **out);
+ckpt_status ckpt_build_text(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_est **out);
+
 const ckpt_est_entry ckpt_est_registry[] = {
+    /* trees and ensembles */
+    {"DecisionTreeClassifier", ckpt_build_tree_family},
+    {"DecisionTreeRegressor", ckpt_build_tree_family},
+    {"ExtraTreeClassifier", ckpt_build_tree_family},
+    {"ExtraTreeRegressor", ckpt_build_tree_family},
+    {"RandomForestClassifier", ckpt_build_tree_family},
+    {"RandomForestRegressor", ckpt_build_tree_family},
+    {"ExtraTreesClassifier", ckpt_build_tree_family},
+    {"ExtraTreesRegressor", ckpt_build_tree_family},
+    {"GradientBoostingClassifier", ckpt_build_tree_family},
+    {"GradientBoostingRegressor", ckpt_build_tree_family},
+    {"HistGradientBoostingClassifier", ckpt_build_tree_family},
+    {"HistGradientBoostingRegressor", ckpt_build_tree_family},
+    {"AdaBoostClassifier", ckpt_build_tree_family},
+    {"AdaBoostRegressor", ckpt_build_tree_family},
+    {"BaggingClassifier", ckpt_build_tree_family},
+    {"BaggingRegressor", ckpt_build_tree_family},
+    {"VotingClassifier", ckpt_build_tree_family},
+    {"VotingRegressor", ckpt_build_tree_family},
+    {"IsolationForest", ckpt_build_tree_family},
+    {"DummyClassifier", ckpt_build_tree_family},
+    {"DummyRegressor", ckpt_build_tree_family},
+    /* text features */
+    {"CountVectorizer", ckpt_build_text},
+    {"TfidfVectorizer", ckpt_build_text},
+    {"HashingVectorizer", ckpt_build_text},
+    {"TfidfTransformer", ckpt_build_text},
     /* linear */
     {"LogisticRegression", ckpt_rt_build_linear_clf},
     {"LogisticRegressionCV", ckpt_rt_build_linear_clf},
