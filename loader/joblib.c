@@ -25,6 +25,10 @@
 #define JL_MIN_OUT ((size_t)1 << 16)    /* first output buffer */
 #define JL_CHUNK ((size_t)1 << 30)      /* most bytes handed to a codec call */
 
+static uint32_t rd32le(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 typedef struct outbuf {
     ckpt_file *f;
     uint8_t *p;
@@ -47,6 +51,22 @@ static ckpt_status grow(outbuf *o, ckpt_error *err) {
                               (unsigned long long)nc);
     o->p = np;
     o->cap = (size_t)nc;
+    return CKPT_OK;
+}
+
+/* First buffer: the expected size when the container says (ZF header, gzip
+   ISIZE, lz4 content size) or 4x the input, within the limit; +1 so that the
+   end of the stream is seen without another doubling. */
+static ckpt_status presize(outbuf *o, uint64_t hint, ckpt_error *err) {
+    uint64_t lim = o->f->limits.max_decompressed;
+    if (hint < JL_MIN_OUT) hint = JL_MIN_OUT;
+    if (hint >= lim) hint = lim;
+    else hint++;
+    if (hint > SIZE_MAX / 2) hint = SIZE_MAX / 2;
+    o->p = ckpt__realloc(&o->f->alloc, NULL, 0, (size_t)hint);
+    if (!o->p) return ckpt_error_set(err, CKPT_E_NOMEM, -1, "cannot allocate %llu bytes to decompress",
+                                     (unsigned long long)hint);
+    o->cap = (size_t)hint;
     return CKPT_OK;
 }
 
@@ -172,6 +192,20 @@ ckpt_status ckpt__open_joblib_compressed(ckpt_file *f, ckpt_error *err) {
     ckpt_status st;
     uint64_t declared = 0;
     int zf = f->format == CKPT_FMT_JOBLIB_ZLIB_OLD;
+    uint64_t hint = n > UINT64_MAX / 4 ? UINT64_MAX : (uint64_t)n * 4;
+    if (!strcmp(codec, "gzip") && n >= 18) {
+        uint64_t isize = rd32le(in + n - 4); /* size mod 2^32: a hint only */
+        if (isize > hint) hint = isize;
+    } else if (!strcmp(codec, "lz4")) {
+        LZ4F_dctx *dc;
+        if (!LZ4F_isError(LZ4F_createDecompressionContext(&dc, LZ4F_VERSION))) {
+            LZ4F_frameInfo_t fi;
+            size_t consumed = n;
+            if (!LZ4F_isError(LZ4F_getFrameInfo(dc, &fi, in, &consumed)) && fi.contentSize)
+                hint = fi.contentSize;
+            LZ4F_freeDecompressionContext(dc);
+        }
+    }
     if (zf) {
         if (n < JL_ZF_HEADER) return ckpt_error_set(err, CKPT_E_TRUNCATED, 0, "ZF: truncated header");
         for (size_t i = 2; i < JL_ZF_HEADER; i++) { /* "0x..." then spaces */
@@ -190,7 +224,10 @@ ckpt_status ckpt__open_joblib_compressed(ckpt_file *f, ckpt_error *err) {
         if (declared > f->limits.max_decompressed)
             return ckpt_error_set(err, CKPT_E_LIMIT, 2, "ZF: declared size %llu exceeds max_decompressed",
                                   (unsigned long long)declared);
-        st = run_zlib(&o, in + start, n - start, 15, err);
+        st = presize(&o, declared, err);
+        if (st == CKPT_OK) st = run_zlib(&o, in + start, n - start, 15, err);
+    } else if ((st = presize(&o, hint, err)) != CKPT_OK) {
+        return st;
     } else if (!strcmp(codec, "zlib")) {
         st = run_zlib(&o, in, n, 15, err);
     } else if (!strcmp(codec, "gzip")) {

@@ -17,7 +17,3 @@ CKPT__NOT_YET(ckpt__open_torch_legacy)
 CKPT__NOT_YET(ckpt__open_torch_tar)
 CKPT__NOT_YET(ckpt__open_sharded)
 
-int ckpt__recognize_torch(ckpt_file *f, ckpt_value *v, const char *path, ckpt_error *err) {
-    (void)f; (void)v; (void)path; (void)err;
-    return 0;
-}

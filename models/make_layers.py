@@ -1,0 +1,82 @@
+#!/usr/bin/python3
+"""Generate the torch layer-stack fixtures in models/layers/.
+
+Run with Debian's interpreter only:  /usr/bin/python3 models/make_layers.py
+
+For every fixture NAME:
+  NAME.pt    torch.save(state_dict)            (zip format)
+  NAME.pkl   the same state_dict as an OrderedDict of NumPy arrays (pickle protocol 4;
+             bfloat16 has no NumPy dtype, so bf16 fixtures have no .pkl)
+  NAME.json  {"kind": "torch_layers", "spec", "dtype", "inputs": rows,
+              "outputs": {"predict": rows}}  - PyTorch's forward pass (weights widened to
+              float32 for float16/bfloat16) on exactly those inputs, as float64.
+Fixed seeds: re-running rewrites identical files.
+"""
+import collections
+import json
+import os
+import pickle
+
+import numpy as np
+import torch
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "layers")
+ACT = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+       "gelu": torch.nn.functional.gelu, "softmax": lambda x: torch.softmax(x, dim=1),
+       "identity": lambda x: x}
+
+
+def make(name, sizes, acts, dtype, prefix="net", bias=True, seed=0):
+    torch.manual_seed(seed)
+    sd = collections.OrderedDict()
+    spec = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        lin = torch.nn.Linear(a, b, bias=bias)
+        key = "%s.%d" % (prefix, 2 * i)
+        sd[key + ".weight"] = lin.weight.detach().to(dtype)
+        if bias:
+            sd[key + ".bias"] = lin.bias.detach().to(dtype)
+        spec.append(key + (":" + acts[i] if acts[i] else ""))
+    spec = ",".join(spec)
+    torch.save(sd, os.path.join(OUT, name + ".pt"))
+    if dtype != torch.bfloat16:
+        npd = collections.OrderedDict((k, v.numpy()) for k, v in sd.items())
+        with open(os.path.join(OUT, name + ".pkl"), "wb") as fh:
+            pickle.dump(npd, fh, protocol=4)
+    gen = torch.Generator().manual_seed(seed + 1)
+    X = torch.randn(20, sizes[0], generator=gen) * 2.0
+    h = X
+    with torch.no_grad():
+        for i in range(len(sizes) - 1):
+            key = "%s.%d" % (prefix, 2 * i)
+            w = sd[key + ".weight"].float()
+            b = sd[key + ".bias"].float() if bias else None
+            h = torch.nn.functional.linear(h, w, b)
+            h = ACT[acts[i] or "identity"](h)
+    doc = {"kind": "torch_layers", "spec": spec, "dtype": str(dtype).replace("torch.", ""),
+           "inputs": X.double().tolist(), "outputs": {"predict": h.double().tolist()}}
+    with open(os.path.join(OUT, name + ".json"), "w") as fh:
+        json.dump(doc, fh, separators=(",", ":"))
+        fh.write("\n")
+    return name
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for f in os.listdir(OUT):
+        os.remove(os.path.join(OUT, f))
+    names = [
+        make("mlp_relu_tanh_f32", [6, 16, 8, 3], ["relu", "tanh", None], torch.float32),
+        make("mlp_gelu_softmax_f32", [5, 12, 4], ["gelu", "softmax"], torch.float32, seed=1),
+        make("mlp_sigmoid_f16", [4, 10, 2], ["sigmoid", "identity"], torch.float16, seed=2),
+        make("mlp_relu_bf16", [7, 9, 9, 1], ["relu", "relu", None], torch.bfloat16, seed=3),
+        make("mlp_nobias_f64", [3, 5, 2], ["tanh", None], torch.float64, bias=False, seed=4,
+             prefix="model.layers"),
+    ]
+    with open(os.path.join(OUT, "INDEX"), "w") as fh:
+        fh.write("\n".join(names) + "\n")
+    print("%d fixtures in %s" % (len(names), OUT))
+
+
+if __name__ == "__main__":
+    main()
