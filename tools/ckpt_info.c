@@ -589,9 +589,11 @@ static int info_file(const char *path, const opts *o, cJSON *jall) {
     int rc = 0;
     if (na) {
         cJSON *ja = jdoc ? cJSON_AddArrayToObject(jdoc, "arrays") : NULL;
-        uint64_t total_bytes = 0, total_elems = 0, tensors = 0;
+        uint64_t total_bytes = 0, total_elems = 0, tensors = 0, tensor_elems = 0;
         uint64_t by_dtype[CKPT_DT__COUNT] = {0};
-        if (!jdoc) printf("arrays (%zu):\n  %-40s %-8s %-18s %12s  %s\n", na, "path", "dtype", "shape", "bytes", "data");
+        if (!jdoc)
+            printf("arrays (%zu):\n  %-40s %-8s %-18s %12s %12s  %-9s %s\n", na, "path", "dtype", "shape", "elements",
+                   "bytes", "data", "storage");
         for (size_t i = 0; i < na; i++) {
             const ckpt_array_info *a = ckpt_file_array(f, i);
             char sh[256];
@@ -599,6 +601,7 @@ static int info_file(const char *path, const opts *o, cJSON *jall) {
             total_bytes += a->nbytes;
             total_elems += a->nelems;
             tensors += a->is_tensor != 0;
+            if (a->is_tensor) tensor_elems += a->nelems;
             if ((unsigned)a->dtype->type < CKPT_DT__COUNT) by_dtype[a->dtype->type] += a->nbytes;
             stats s;
             int have_stats = 0;
@@ -654,10 +657,10 @@ static int info_file(const char *path, const opts *o, cJSON *jall) {
                 }
                 cJSON_AddItemToArray(ja, x);
             } else {
-                printf("  %-40s %-8s %-18s %12llu  %s", a->path, ckpt_dtype_name(a->dtype->type), sh,
-                       (unsigned long long)a->nbytes, state);
+                printf("  %-40s %-8s %-18s %12llu %12llu  %-9s", a->path, ckpt_dtype_name(a->dtype->type), sh,
+                       (unsigned long long)a->nelems, (unsigned long long)a->nbytes, state);
                 if (a->is_tensor && a->storage_key)
-                    printf("  storage %s+%llu", a->storage_key, (unsigned long long)a->storage_offset);
+                    printf(" %s+%llu", a->storage_key, (unsigned long long)a->storage_offset);
                 if (a->note) printf("  (%s)", a->note);
                 if (have_stats)
                     printf("\n  %-40s sum=%.10g min=%.10g max=%.10g mean=%.10g%s", "", s.sum, s.min, s.max, s.mean,
@@ -669,15 +672,20 @@ static int info_file(const char *path, const opts *o, cJSON *jall) {
             cJSON *jt = cJSON_AddObjectToObject(jdoc, "totals");
             cJSON_AddNumberToObject(jt, "arrays", (double)na);
             cJSON_AddNumberToObject(jt, "tensors", (double)tensors);
+            cJSON_AddNumberToObject(jt, "parameters", (double)tensor_elems);
             cJSON_AddNumberToObject(jt, "elements", (double)total_elems);
             cJSON_AddNumberToObject(jt, "bytes", (double)total_bytes);
             cJSON *jb = cJSON_AddObjectToObject(jt, "bytes_by_dtype");
             for (int t = 0; t < CKPT_DT__COUNT; t++)
                 if (by_dtype[t]) cJSON_AddNumberToObject(jb, ckpt_dtype_name((ckpt_dtype)t), (double)by_dtype[t]);
         } else {
-            printf("total: %zu array%s (%llu tensor%s), %llu elements, %llu bytes:", na, na == 1 ? "" : "s",
-                   (unsigned long long)tensors, tensors == 1 ? "" : "s", (unsigned long long)total_elems,
-                   (unsigned long long)total_bytes);
+            if (tensors)
+                printf("total: %zu array%s (%llu tensor%s, %llu parameters in tensors), %llu elements, %llu bytes:", na,
+                       na == 1 ? "" : "s", (unsigned long long)tensors, tensors == 1 ? "" : "s",
+                       (unsigned long long)tensor_elems, (unsigned long long)total_elems, (unsigned long long)total_bytes);
+            else
+                printf("total: %zu array%s, %llu elements, %llu bytes:", na, na == 1 ? "" : "s",
+                       (unsigned long long)total_elems, (unsigned long long)total_bytes);
             for (int t = 0; t < CKPT_DT__COUNT; t++)
                 if (by_dtype[t]) printf(" %s %llu", ckpt_dtype_name((ckpt_dtype)t), (unsigned long long)by_dtype[t]);
             printf("\n");
