@@ -238,12 +238,19 @@ static ckpt_status wrapper_by_path(ckpt_build_ctx *ctx, const ckpt_value *v, con
                                    size_t *idx)
 {
     const char *cls = ckpt_value_class(v);
-    if (!cls || !strstr(cls, "NumpyArrayWrapper") || !attr)
+    if (!cls || !attr)
+        return CKPT_E_NOTFOUND;
+    /* joblib >= 0.10 NumpyArrayWrapper: object arrays are listed by path only;
+       pre-0.10 NDArrayWrapper / ZNDArrayWrapper (data in a sidecar .npy): every
+       dtype is listed by the path of the attribute holding the wrapper */
+    int modern = strstr(cls, "NumpyArrayWrapper") != NULL;
+    int old = strstr(cls, "NDArrayWrapper") != NULL;
+    if (!modern && !old)
         return CKPT_E_NOTFOUND;
     char path[sizeof ctx->where + 64];
     snprintf(path, sizeof path, "%s%s%s", ctx->where, ctx->where[0] ? "." : "", attr);
     ckpt_status st = ckpt_file_find_array(ctx->f, path, idx);
-    if (st == CKPT_OK && ckpt_file_array(ctx->f, *idx)->dtype->type != CKPT_DT_OBJECT)
+    if (st == CKPT_OK && modern && ckpt_file_array(ctx->f, *idx)->dtype->type != CKPT_DT_OBJECT)
         return CKPT_E_NOTFOUND;
     return st;
 }
