@@ -1,17 +1,25 @@
 /*
- * ckpt-predict - run a checkpoint's model on CSV rows.
+ * ckpt-predict - run a checkpoint's model on CSV rows (or text documents).
  *
  *   ckpt-predict MODEL [--method predict|predict_proba|decision_function|transform|...]
- *                [--input FILE.csv|-] [--path DOTTED.PATH] [--layers SPEC] [--json]
+ *                [--input FILE.csv|-] [--text] [--path DOTTED.PATH] [--layers SPEC] [--json]
  *
- * Input: CSV rows of numbers (a non-numeric first line is a header and is
- * skipped; "nan" is NaN).  Models that take text read one document per line.
- * Output: one line per input row (labels as text, numbers with %.17g, sparse
- * rows as col:value pairs), or with --json
- *   {"method": M, "outputs": [...]}  with sparse outputs as
+ * Input: CSV rows of numbers, one row per line (fields may be quoted or padded
+ * with blanks; "nan" / "inf" are read like Python's float()).  A non-numeric
+ * first line is a header and is skipped; blank lines are skipped.  When the
+ * model's first step is a text vectorizer it takes one UTF-8 document per
+ * line instead (--text says so explicitly; an empty line is an empty
+ * document; no header).
+ * Output: one line per input row (labels as text, numbers printed like
+ * Python's repr(): the shortest text that reads back to the same double,
+ * fields separated by ','; sparse rows as "col:value" pairs separated by
+ * blanks), or with --json
+ *   {"method": M, "outputs": [...]}   (labels as JSON strings / numbers /
+ *   booleans, NaN as null, infinities as "inf" / "-inf"), sparse outputs as
  *   {"sparse_coo": true, "shape": [n, m], "row": [...], "col": [...], "data": [...]}.
- * Errors name the input line: wrong column count, a non-number, NaN where the
- * model cannot take it.  Exit status: 0 ok, 1 error, 2 usage.
+ * Errors name the input row (and its line in the file): wrong column count,
+ * a non-number, NaN where the model cannot take it.
+ * Exit status: 0 ok, 1 error (model, input), 2 usage.
  */
 #include <errno.h>
 #include <math.h>
@@ -24,19 +32,35 @@
 
 void ckpt_tool_print_version(const char *tool);
 
-#define MAX_INPUT_BYTES ((size_t)1 << 34)
+/* Hostile / accidental input bounds. */
+#define MAX_INPUT_BYTES ((size_t)1 << 36)  /* 64 GiB of CSV */
+#define MAX_FIELD_CHARS 255                /* one numeric field, blanks/quotes stripped */
+#define MAX_COLUMNS     ((int64_t)1 << 31) /* columns of a row when the model does not say */
+#define SHOW_FIELD      40                 /* characters of a bad field quoted in messages */
 
 static void usage(FILE *o)
 {
-    fprintf(o, "usage: ckpt-predict MODEL [--method NAME] [--input FILE.csv|-] [--path P]\n"
-               "                    [--layers SPEC] [--json]\n"
-               "  --method   predict (default), predict_proba, predict_log_proba,\n"
-               "             decision_function, transform, score_samples, apply\n"
-               "  --input    CSV rows of numbers (default: standard input)\n"
-               "  --path     dotted path of the estimator inside the file (default: root)\n"
-               "  --layers   torch state_dict layer stack, e.g. net.0:relu,net.2:tanh,net.4\n"
-               "  --json     print {\"method\": ..., \"outputs\": [...]}\n");
+    fprintf(o,
+            "usage: ckpt-predict MODEL [--method NAME] [--input FILE.csv|-] [--text]\n"
+            "                    [--path P] [--layers SPEC] [--json]\n"
+            "Run the scikit-learn model (or torch layer stack) in MODEL on CSV rows.\n"
+            "  --method   predict (default), predict_proba, decision_function, transform,\n"
+            "             predict_log_proba, score_samples, apply\n"
+            "  --input    CSV rows of numbers, one row per line; a non-numeric first line\n"
+            "             is a header and is skipped (default: standard input, also '-')\n"
+            "  --text     one document per line (models whose first step is a text\n"
+            "             vectorizer; they read documents even without --text)\n"
+            "  --path     dotted path of the estimator inside the file (default: root)\n"
+            "  --layers   torch state_dict layer stack, e.g. net.0:relu,net.2:tanh,net.4\n"
+            "             (activations: relu gelu tanh sigmoid softmax identity)\n"
+            "  --json     print {\"method\": ..., \"outputs\": [...]}; sparse outputs as\n"
+            "             {\"sparse_coo\": true, \"shape\": [n, m], \"row\", \"col\", \"data\"}\n"
+            "  --help, --version\n"
+            "Output: one line per input row; numbers print like Python's repr().\n"
+            "Exit status: 0 ok, 1 error (model or input; the message names the row), 2 usage.\n");
 }
+
+/* ------------------------------------------------------------------ input */
 
 static char *read_all(const char *path, size_t *len)
 {
@@ -46,16 +70,18 @@ static char *read_all(const char *path, size_t *len)
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     while (buf) {
-        if (n + 1 >= cap) {
+        if (cap - n < 2) {
             if (cap >= MAX_INPUT_BYTES) {
                 free(buf);
                 buf = NULL;
+                errno = EFBIG;
                 break;
             }
             char *nb = realloc(buf, cap * 2);
             if (!nb) {
                 free(buf);
                 buf = NULL;
+                errno = ENOMEM;
                 break;
             }
             buf = nb;
@@ -63,8 +89,14 @@ static char *read_all(const char *path, size_t *len)
         }
         size_t r = fread(buf + n, 1, cap - 1 - n, f);
         n += r;
-        if (r == 0)
+        if (r == 0) {
+            if (ferror(f)) {
+                free(buf);
+                buf = NULL;
+                errno = EIO;
+            }
             break;
+        }
     }
     if (f != stdin)
         fclose(f);
@@ -74,75 +106,111 @@ static char *read_all(const char *path, size_t *len)
     return buf;
 }
 
-/* split buf into lines in place; returns count, fills *lines, *lineno (1-based) */
-static size_t split_lines(char *buf, char ***lines, int64_t **linenos)
+typedef struct lines {
+    char **p;       /* NUL-terminated in place */
+    size_t *len;
+    int64_t *no;    /* 1-based line number in the input */
+    size_t n, cap;
+} lines;
+
+static int lines_push(lines *L, char *p, size_t len, int64_t no)
 {
-    size_t cap = 1024, n = 0;
-    int64_t no = 0;
-    *lines = malloc(cap * sizeof **lines);
-    *linenos = malloc(cap * sizeof **linenos);
-    char *p = buf;
-    while (*lines && *linenos && *p) {
-        char *e = strchr(p, '\n');
-        if (e)
-            *e = 0;
-        no++;
-        size_t l = strlen(p);
-        if (l && p[l - 1] == '\r')
-            p[--l] = 0;
-        if (l > 0) {
-            if (n == cap) {
-                cap *= 2;
-                char **nl = realloc(*lines, cap * sizeof *nl);
-                int64_t *nn = nl ? realloc(*linenos, cap * sizeof *nn) : NULL;
-                if (!nl || !nn) {
-                    free(nl ? nl : *lines);
-                    free(*linenos);
-                    *lines = NULL;
-                    *linenos = NULL;
-                    return 0;
-                }
-                *lines = nl;
-                *linenos = nn;
-            }
-            (*lines)[n] = p;
-            (*linenos)[n] = no;
-            n++;
-        }
-        if (!e)
-            break;
-        p = e + 1;
+    if (L->n == L->cap) {
+        size_t cap = L->cap ? L->cap * 2 : 1024;
+        char **np = realloc(L->p, cap * sizeof *np);
+        if (!np)
+            return -1;
+        L->p = np;
+        size_t *nl = realloc(L->len, cap * sizeof *nl);
+        if (!nl)
+            return -1;
+        L->len = nl;
+        int64_t *nn = realloc(L->no, cap * sizeof *nn);
+        if (!nn)
+            return -1;
+        L->no = nn;
+        L->cap = cap;
     }
-    return n;
+    L->p[L->n] = p;
+    L->len[L->n] = len;
+    L->no[L->n] = no;
+    L->n++;
+    return 0;
 }
 
-/* parse one CSV field; 0 ok */
+static void lines_free(lines *L)
+{
+    free(L->p);
+    free(L->len);
+    free(L->no);
+}
+
+/* Split buf (len bytes, NUL at buf[len]) into lines in place.  keep_empty:
+   text documents (an empty line is an empty document; the final newline does
+   not start another); otherwise blank lines are dropped.  0 ok, -1 NOMEM. */
+static int split_lines(char *buf, size_t len, int keep_empty, lines *L)
+{
+    int64_t no = 0;
+    char *p = buf, *end = buf + len;
+    while (p < end) {
+        char *e = memchr(p, '\n', (size_t)(end - p));
+        if (!e)
+            e = end;
+        *e = 0;
+        no++;
+        size_t l = (size_t)(e - p);
+        if (l && p[l - 1] == '\r')
+            p[--l] = 0;
+        int blank = 1;
+        for (size_t i = 0; i < l && blank; i++)
+            blank = p[i] == ' ' || p[i] == '\t';
+        if ((keep_empty || !blank) && lines_push(L, p, l, no))
+            return -1;
+        p = e + 1;
+    }
+    return 0;
+}
+
+/* One CSV field [s, e) as a double, like Python's float(): surrounding blanks
+   and one pair of double quotes allowed; "nan", "inf", "infinity" in any case.
+   0 ok, -1 not a number. */
 static int parse_num(const char *s, const char *e, double *out)
 {
-    while (s < e && (*s == ' ' || *s == '\t' || *s == '"'))
+    while (s < e && (*s == ' ' || *s == '\t'))
         s++;
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '"'))
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
         e--;
-    if (s == e)
+    if (e - s >= 2 && *s == '"' && e[-1] == '"') {
+        s++;
+        e--;
+        while (s < e && (*s == ' ' || *s == '\t'))
+            s++;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+    }
+    if (s == e || e - s > MAX_FIELD_CHARS)
         return -1;
-    char tmp[128];
+    char tmp[MAX_FIELD_CHARS + 1];
     size_t n = (size_t)(e - s);
-    if (n >= sizeof tmp)
-        return -1;
     memcpy(tmp, s, n);
     tmp[n] = 0;
+    /* strtod also takes hex floats and "nan(...)": Python's float() does not */
+    const char *q = tmp + (tmp[0] == '+' || tmp[0] == '-');
+    if (q[0] == '0' && (q[1] == 'x' || q[1] == 'X'))
+        return -1;
+    if (strchr(tmp, '('))
+        return -1;
     char *end;
-    errno = 0;
     double v = strtod(tmp, &end);
-    if (*end != 0)
+    if (end == tmp || *end != 0)
         return -1;
     *out = v;
     return 0;
 }
 
-static int count_fields(const char *line)
+static int64_t count_fields(const char *line)
 {
-    int n = 1;
+    int64_t n = 1;
     for (const char *p = line; *p; p++)
         n += *p == ',';
     return n;
@@ -163,6 +231,98 @@ static int line_is_numeric(const char *line)
     }
 }
 
+/* ----------------------------------------------------------------- output */
+
+/* v as Python's repr(float) prints it: the shortest digits that read back to
+   v, positional for 1e-4 <= |v| < 1e16 (with ".0" for integers), otherwise
+   d.ddde+XX. */
+static void repr_double(double v, char *out, size_t cap)
+{
+    if (v != v) {
+        snprintf(out, cap, "nan");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(out, cap, v > 0 ? "inf" : "-inf");
+        return;
+    }
+    char e[40];
+    int prec;
+    for (prec = 1; prec < 17; prec++) {
+        snprintf(e, sizeof e, "%.*e", prec - 1, v);
+        if (strtod(e, NULL) == v)
+            break;
+    }
+    if (prec == 17)
+        snprintf(e, sizeof e, "%.16e", v);
+    /* e = [-]D[.DDD]e(+|-)XX */
+    const char *s = e;
+    int neg = *s == '-';
+    if (neg)
+        s++;
+    char digits[24];
+    size_t nd = 0;
+    for (; *s && *s != 'e'; s++)
+        if (*s >= '0' && *s <= '9' && nd < sizeof digits - 1)
+            digits[nd++] = *s;
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    digits[nd] = 0;
+    int exp10 = *s == 'e' ? atoi(s + 1) : 0;
+    char *o = out;
+    size_t left = cap;
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        int k_ = snprintf(o, left, __VA_ARGS__);                                                   \
+        if (k_ < 0 || (size_t)k_ >= left) {                                                        \
+            o += left ? left - 1 : 0;                                                              \
+            left = left ? 1 : 0;                                                                   \
+        } else {                                                                                   \
+            o += k_;                                                                               \
+            left -= (size_t)k_;                                                                    \
+        }                                                                                          \
+    } while (0)
+    if (neg)
+        PUT("-");
+    if (exp10 >= -4 && exp10 < 16) {
+        if (exp10 >= 0) {
+            for (int i = 0; i <= exp10; i++)
+                PUT("%c", (size_t)i < nd ? digits[i] : '0');
+            PUT(".");
+            if ((size_t)exp10 + 1 < nd)
+                PUT("%s", digits + exp10 + 1);
+            else
+                PUT("0");
+        } else {
+            PUT("0.");
+            for (int i = 0; i < -exp10 - 1; i++)
+                PUT("0");
+            PUT("%s", digits);
+        }
+    } else {
+        PUT("%c", digits[0]);
+        if (nd > 1)
+            PUT(".%s", digits + 1);
+        PUT("e%c%02d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
+    }
+#undef PUT
+}
+
+static void print_num(double v, int json)
+{
+    if (json && v != v) {
+        fputs("null", stdout);
+        return;
+    }
+    if (json && isinf(v)) {
+        fputs(v > 0 ? "\"inf\"" : "\"-inf\"", stdout);
+        return;
+    }
+    char b[48];
+    repr_double(v, b, sizeof b);
+    fputs(b, stdout);
+}
+
 static void json_str(const char *s, size_t n)
 {
     putchar('"');
@@ -178,30 +338,24 @@ static void json_str(const char *s, size_t n)
     putchar('"');
 }
 
-static void print_num(double v, int json)
-{
-    if (json && v != v)
-        fputs("null", stdout);
-    else if (json && isinf(v))
-        fputs(v > 0 ? "\"inf\"" : "\"-inf\"", stdout);
-    else
-        printf("%.17g", v);
-}
-
 static void print_label(const ckpt_model *m, int64_t idx, int json)
 {
+    ckpt_label_kind k = ckpt_model_label_kind(m);
     size_t len = 0;
     const char *s = ckpt_model_class_str(m, idx, &len);
-    if (!s)
+    if (!s) {
         s = "?";
+        len = 1;
+    }
+    if (k == CKPT_LABEL_FLOAT) {
+        print_num(ckpt_model_class_float(m, idx), json);
+        return;
+    }
     if (!json) {
         fwrite(s, 1, len, stdout);
         return;
     }
-    switch (ckpt_model_label_kind(m)) {
-    case CKPT_LABEL_STR:
-        json_str(s, len);
-        break;
+    switch (k) {
     case CKPT_LABEL_BOOL:
         fputs(ckpt_model_class_int(m, idx) ? "true" : "false", stdout);
         break;
@@ -209,95 +363,186 @@ static void print_label(const ckpt_model *m, int64_t idx, int json)
         printf("%lld", (long long)ckpt_model_class_int(m, idx));
         break;
     default:
-        print_num(ckpt_model_class_float(m, idx), 1);
+        json_str(s, len);
         break;
     }
 }
 
-int main(int argc, char **argv)
+static void print_csr(const ckpt_csr *csr, int json)
 {
-    const char *model = NULL, *input = "-", *path = NULL, *layers = NULL, *mname = "predict";
-    int json = 0;
+    if (json) {
+        printf("{\"sparse_coo\": true, \"shape\": [%lld, %lld], \"row\": [", (long long)csr->rows,
+               (long long)csr->cols);
+        size_t k = 0;
+        for (int64_t r = 0; r < csr->rows; r++)
+            for (int64_t p = csr->indptr[r]; p < csr->indptr[r + 1]; p++, k++)
+                printf("%s%lld", k ? ", " : "", (long long)r);
+        fputs("], \"col\": [", stdout);
+        for (size_t p = 0; p < csr->nnz; p++)
+            printf("%s%lld", p ? ", " : "", (long long)csr->indices[p]);
+        fputs("], \"data\": [", stdout);
+        for (size_t p = 0; p < csr->nnz; p++) {
+            fputs(p ? ", " : "", stdout);
+            print_num(csr->data[p], 1);
+        }
+        fputs("]}", stdout);
+        return;
+    }
+    for (int64_t r = 0; r < csr->rows; r++) {
+        for (int64_t p = csr->indptr[r]; p < csr->indptr[r + 1]; p++) {
+            printf("%s%lld:", p > csr->indptr[r] ? " " : "", (long long)csr->indices[p]);
+            print_num(csr->data[p], 0);
+        }
+        putchar('\n');
+    }
+}
+
+/* ------------------------------------------------------------------- main */
+
+typedef struct args {
+    const char *model, *input, *path, *layers, *method;
+    int json, text;
+} args;
+
+/* 0 ok, 1 exit 0 (help/version printed), 2 usage error */
+static int parse_args(int argc, char **argv, args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->input = "-";
+    a->method = "predict";
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--json") == 0)
-            json = 1;
-        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        const char *s = argv[i];
+        const char **slot = NULL;
+        if (strcmp(s, "--json") == 0) {
+            a->json = 1;
+        } else if (strcmp(s, "--text") == 0) {
+            a->text = 1;
+        } else if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
             usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--version") == 0) {
+            return 1;
+        } else if (strcmp(s, "--version") == 0) {
             ckpt_tool_print_version("ckpt-predict");
-            return 0;
-        } else if ((strcmp(a, "--method") == 0 || strcmp(a, "--input") == 0 ||
-                    strcmp(a, "--path") == 0 || strcmp(a, "--layers") == 0) &&
-                   i + 1 < argc) {
-            const char *v = argv[++i];
-            if (a[2] == 'm')
-                mname = v;
-            else if (a[2] == 'i')
-                input = v;
-            else if (a[2] == 'p')
-                path = v;
-            else
-                layers = v;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "ckpt-predict: unknown option %s\n", a);
-            usage(stderr);
+            return 1;
+        } else if (strcmp(s, "--method") == 0) {
+            slot = &a->method;
+        } else if (strcmp(s, "--input") == 0) {
+            slot = &a->input;
+        } else if (strcmp(s, "--path") == 0) {
+            slot = &a->path;
+        } else if (strcmp(s, "--layers") == 0) {
+            slot = &a->layers;
+        } else if (strncmp(s, "--", 2) == 0 && strchr(s, '=')) {
+            /* --name=value */
+            const char *eq = strchr(s, '=');
+            size_t k = (size_t)(eq - s);
+            if (k == 8 && strncmp(s, "--method", k) == 0)
+                a->method = eq + 1;
+            else if (k == 7 && strncmp(s, "--input", k) == 0)
+                a->input = eq + 1;
+            else if (k == 6 && strncmp(s, "--path", k) == 0)
+                a->path = eq + 1;
+            else if (k == 8 && strncmp(s, "--layers", k) == 0)
+                a->layers = eq + 1;
+            else {
+                fprintf(stderr, "ckpt-predict: unknown option %s\n", s);
+                return 2;
+            }
+        } else if (s[0] == '-' && s[1]) {
+            fprintf(stderr, "ckpt-predict: unknown option %s\n", s);
             return 2;
-        } else if (!model) {
-            model = a;
+        } else if (!a->model) {
+            a->model = s;
         } else {
-            usage(stderr);
+            fprintf(stderr, "ckpt-predict: more than one MODEL (%s)\n", s);
             return 2;
         }
+        if (slot) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "ckpt-predict: %s needs a value\n", s);
+                return 2;
+            }
+            *slot = argv[++i];
+        }
     }
-    if (!model) {
+    if (!a->model) {
+        fprintf(stderr, "ckpt-predict: no MODEL given\n");
+        return 2;
+    }
+    if (a->layers && a->path) {
+        fprintf(stderr, "ckpt-predict: --layers and --path exclude each other\n");
+        return 2;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    args a;
+    int pa = parse_args(argc, argv, &a);
+    if (pa == 1)
+        return 0;
+    if (pa == 2) {
         usage(stderr);
         return 2;
     }
     ckpt_method method;
-    if (ckpt_method_parse(mname, &method) != CKPT_OK) {
-        fprintf(stderr, "ckpt-predict: unknown method '%s'\n", mname);
+    if (ckpt_method_parse(a.method, &method) != CKPT_OK) {
+        fprintf(stderr, "ckpt-predict: unknown method '%s'\n", a.method);
+        usage(stderr);
         return 2;
     }
+    static char obuf[1 << 16];
+    setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+
     ckpt_error err;
     ckpt_error_clear(&err);
     ckpt_file *f = NULL;
-    ckpt_status st = ckpt_open(model, NULL, &f, &err);
+    ckpt_status st = ckpt_open(a.model, NULL, &f, &err);
     if (st != CKPT_OK) {
-        fprintf(stderr, "ckpt-predict: %s: %s\n", model, err.message);
+        fprintf(stderr, "ckpt-predict: %s: %s\n", a.model, err.message);
         return 1;
     }
     ckpt_model *m = NULL;
-    st = layers ? ckpt_model_build_layers(f, layers, NULL, &m, &err)
-                : ckpt_model_build(f, path, NULL, &m, &err);
+    st = a.layers ? ckpt_model_build_layers(f, a.layers, NULL, &m, &err)
+                  : ckpt_model_build(f, a.path, NULL, &m, &err);
     ckpt_close(f);
     if (st != CKPT_OK) {
-        fprintf(stderr, "ckpt-predict: %s: %s\n", model, err.message);
+        fprintf(stderr, "ckpt-predict: %s: %s\n", a.model, err.message);
         return 1;
     }
+
     int rc = 1;
     size_t len = 0;
-    char *buf = NULL, **lines = NULL;
-    int64_t *linenos = NULL;
+    char *buf = NULL;
+    lines L;
+    memset(&L, 0, sizeof L);
     double *X = NULL;
     ckpt_output out;
     memset(&out, 0, sizeof out);
     ckpt_csr csr;
     memset(&csr, 0, sizeof csr);
+    const int text_model = ckpt_model_input_kind(m) == CKPT_IN_TEXT;
     ckpt_out_kind ok = ckpt_model_out_kind(m, method);
     if (ok == CKPT_OUT_NONE) {
-        fprintf(stderr, "ckpt-predict: %s (%s) has no method %s\n", model, ckpt_model_class(m),
-                mname);
+        fprintf(stderr, "ckpt-predict: %s (%s) has no method %s\n", a.model, ckpt_model_class(m),
+                a.method);
         goto done;
     }
-    buf = read_all(input, &len);
+    if (a.text && !text_model) {
+        fprintf(stderr,
+                "ckpt-predict: --text: %s (%s) takes numeric rows, not text documents\n",
+                a.model, ckpt_model_class(m));
+        rc = 2;
+        goto done;
+    }
+    errno = 0;
+    buf = read_all(a.input, &len);
     if (!buf) {
-        fprintf(stderr, "ckpt-predict: cannot read input %s\n", input);
+        fprintf(stderr, "ckpt-predict: cannot read input %s: %s\n",
+                strcmp(a.input, "-") == 0 ? "(standard input)" : a.input, strerror(errno));
         goto done;
     }
-    size_t nl = split_lines(buf, &lines, &linenos);
-    if (!lines) {
+    if (split_lines(buf, len, text_model, &L)) {
         fprintf(stderr, "ckpt-predict: out of memory\n");
         goto done;
     }
@@ -305,28 +550,36 @@ int main(int argc, char **argv)
     memset(&in, 0, sizeof in);
     size_t first = 0;
     int64_t n, d = ckpt_model_n_features(m);
-    if (ckpt_model_input_kind(m) == CKPT_IN_TEXT) {
+    if (text_model) {
         in.kind = CKPT_IN_TEXT;
-        in.docs = (const char *const *)lines;
-        n = (int64_t)nl;
+        in.docs = (const char *const *)L.p;
+        in.doc_lens = L.len;
+        n = (int64_t)L.n;
     } else {
-        if (nl > 0 && !line_is_numeric(lines[0]))
+        if (L.n > 0 && !line_is_numeric(L.p[0]))
             first = 1; /* header */
-        n = (int64_t)(nl - first);
+        n = (int64_t)(L.n - first);
         if (d < 0)
-            d = n > 0 ? count_fields(lines[first]) : 0;
-        X = calloc((size_t)(n * d) + 1, sizeof *X);
+            d = n > 0 ? count_fields(L.p[first]) : 0;
+        if (d > MAX_COLUMNS || (d > 0 && n > (int64_t)(SIZE_MAX / sizeof(double)) / d)) {
+            fprintf(stderr, "ckpt-predict: input too large (%lld rows x %lld columns)\n",
+                    (long long)n, (long long)d);
+            goto done;
+        }
+        X = malloc((size_t)(n * d) * sizeof *X + sizeof *X);
         if (!X) {
             fprintf(stderr, "ckpt-predict: out of memory\n");
             goto done;
         }
         for (int64_t r = 0; r < n; r++) {
-            const char *p = lines[first + (size_t)r];
-            int64_t lineno = linenos[first + (size_t)r];
-            int nf = count_fields(p);
+            const char *p = L.p[first + (size_t)r];
+            long long lineno = (long long)L.no[first + (size_t)r];
+            int64_t nf = count_fields(p);
             if (nf != d) {
-                fprintf(stderr, "ckpt-predict: line %lld: %d columns, the model takes %lld\n",
-                        (long long)lineno, nf, (long long)d);
+                fprintf(stderr,
+                        "ckpt-predict: row %lld (line %lld): %lld columns, but %s takes %lld\n",
+                        (long long)r + 1, lineno, (long long)nf, ckpt_model_class(m),
+                        (long long)d);
                 goto done;
             }
             for (int64_t c = 0; c < d; c++) {
@@ -334,8 +587,12 @@ int main(int argc, char **argv)
                 if (!e)
                     e = p + strlen(p);
                 if (parse_num(p, e, &X[r * d + c])) {
-                    fprintf(stderr, "ckpt-predict: line %lld, column %lld: '%.*s' is not a number\n",
-                            (long long)lineno, (long long)c + 1, (int)(e - p > 40 ? 40 : e - p), p);
+                    int show = (int)(e - p > SHOW_FIELD ? SHOW_FIELD : e - p);
+                    fprintf(stderr,
+                            "ckpt-predict: row %lld (line %lld), column %lld: '%.*s%s' is not "
+                            "a number\n",
+                            (long long)r + 1, lineno, (long long)c + 1, show, p,
+                            e - p > SHOW_FIELD ? "..." : "");
                     goto done;
                 }
                 p = *e ? e + 1 : e;
@@ -346,94 +603,86 @@ int main(int argc, char **argv)
         in.n_cols = d;
     }
     in.n_rows = n;
+    in.row_base = 1; /* messages count rows from 1, like the ones above */
     int64_t cols = ckpt_model_out_cols(m, method);
-    if (ok == CKPT_OUT_LABEL || ok == CKPT_OUT_INT)
-        out.labels = calloc((size_t)(n * cols) + 1, sizeof(int64_t));
-    else if (ok == CKPT_OUT_F64)
-        out.values = calloc((size_t)(n * cols) + 1, sizeof(double));
-    else
-        out.csr = &csr;
-    if ((ok == CKPT_OUT_LABEL || ok == CKPT_OUT_INT) ? !out.labels
-        : ok == CKPT_OUT_F64                         ? !out.values
-                                                     : 0) {
-        fprintf(stderr, "ckpt-predict: out of memory\n");
+    if (cols < 0)
+        cols = 0;
+    if (cols > 0 && n > (int64_t)(SIZE_MAX / sizeof(double)) / cols) {
+        fprintf(stderr, "ckpt-predict: output too large\n");
         goto done;
+    }
+    if (ok == CKPT_OUT_LABEL || ok == CKPT_OUT_INT) {
+        out.labels = malloc((size_t)(n * cols) * sizeof(int64_t) + sizeof(int64_t));
+        if (!out.labels) {
+            fprintf(stderr, "ckpt-predict: out of memory\n");
+            goto done;
+        }
+    } else if (ok == CKPT_OUT_F64) {
+        out.values = malloc((size_t)(n * cols) * sizeof(double) + sizeof(double));
+        if (!out.values) {
+            fprintf(stderr, "ckpt-predict: out of memory\n");
+            goto done;
+        }
+    } else {
+        out.csr = &csr;
     }
     st = ckpt_model_run(m, method, &in, &out, &err);
     if (st != CKPT_OK) {
-        if (st == CKPT_E_INPUT && err.offset >= 0 && err.offset < n)
+        int64_t r = err.offset - 1;
+        if (st == CKPT_E_INPUT && r >= 0 && r < n)
             fprintf(stderr, "ckpt-predict: line %lld: %s\n",
-                    (long long)linenos[first + (size_t)err.offset], err.message);
+                    (long long)L.no[first + (size_t)r], err.message);
         else
             fprintf(stderr, "ckpt-predict: %s\n", err.message);
         goto done;
     }
-    /* scalars for one-column predict / decision / score, rows otherwise */
-    int scalar = cols == 1 && method != CKPT_METHOD_TRANSFORM &&
-                 method != CKPT_METHOD_PREDICT_PROBA && method != CKPT_METHOD_PREDICT_LOG_PROBA;
-    if (json)
-        printf("{\"method\": \"%s\", \"outputs\": ", mname);
+    /* scikit-learn's shapes: 1-D for one-column predict / decision_function /
+       score_samples / apply, 2-D for probabilities, transforms and the rest */
+    int flat = cols == 1 && method != CKPT_METHOD_TRANSFORM &&
+               method != CKPT_METHOD_PREDICT_PROBA && method != CKPT_METHOD_PREDICT_LOG_PROBA;
+    if (a.json)
+        printf("{\"method\": \"%s\", \"outputs\": ", ckpt_method_name(method));
     if (ok == CKPT_OUT_CSR) {
-        if (json) {
-            printf("{\"sparse_coo\": true, \"shape\": [%lld, %lld], \"row\": [", (long long)csr.rows,
-                   (long long)csr.cols);
-            for (int64_t r = 0, k = 0; r < csr.rows; r++)
-                for (int64_t p = csr.indptr[r]; p < csr.indptr[r + 1]; p++, k++)
-                    printf("%s%lld", k ? ", " : "", (long long)r);
-            fputs("], \"col\": [", stdout);
-            for (size_t p = 0; p < csr.nnz; p++)
-                printf("%s%lld", p ? ", " : "", (long long)csr.indices[p]);
-            fputs("], \"data\": [", stdout);
-            for (size_t p = 0; p < csr.nnz; p++) {
-                fputs(p ? ", " : "", stdout);
-                print_num(csr.data[p], 1);
-            }
-            fputs("]}", stdout);
-        } else {
-            for (int64_t r = 0; r < csr.rows; r++) {
-                for (int64_t p = csr.indptr[r]; p < csr.indptr[r + 1]; p++) {
-                    printf("%s%lld:", p > csr.indptr[r] ? " " : "", (long long)csr.indices[p]);
-                    print_num(csr.data[p], 0);
-                }
-                putchar('\n');
-            }
-        }
+        print_csr(&csr, a.json);
     } else {
-        if (json)
+        if (a.json)
             putchar('[');
         for (int64_t r = 0; r < n; r++) {
-            if (json && r)
+            if (a.json && r)
                 fputs(", ", stdout);
-            if (json && !scalar)
+            if (a.json && !flat)
                 putchar('[');
             for (int64_t c = 0; c < cols; c++) {
                 if (c)
-                    fputs(json ? ", " : ",", stdout);
+                    fputs(a.json ? ", " : ",", stdout);
                 if (ok == CKPT_OUT_LABEL)
-                    print_label(m, out.labels[r * cols + c], json);
+                    print_label(m, out.labels[r * cols + c], a.json);
                 else if (ok == CKPT_OUT_INT)
                     printf("%lld", (long long)out.labels[r * cols + c]);
                 else
-                    print_num(out.values[r * cols + c], json);
+                    print_num(out.values[r * cols + c], a.json);
             }
-            if (json && !scalar)
+            if (a.json && !flat)
                 putchar(']');
-            if (!json)
+            if (!a.json)
                 putchar('\n');
         }
-        if (json)
+        if (a.json)
             putchar(']');
     }
-    if (json)
+    if (a.json)
         puts("}");
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "ckpt-predict: cannot write the output: %s\n", strerror(errno));
+        goto done;
+    }
     rc = 0;
 done:
     free(out.labels);
     free(out.values);
     ckpt_csr_free(&csr);
     free(X);
-    free(lines);
-    free(linenos);
+    lines_free(&L);
     free(buf);
     ckpt_model_free(m);
     return rc;
