@@ -13,7 +13,5 @@
     }
 
 CKPT__NOT_YET(ckpt__open_zip)
-CKPT__NOT_YET(ckpt__open_torch_legacy)
-CKPT__NOT_YET(ckpt__open_torch_tar)
 CKPT__NOT_YET(ckpt__open_sharded)
 
