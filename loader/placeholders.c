@@ -13,5 +13,4 @@
     }
 
 CKPT__NOT_YET(ckpt__open_zip)
-CKPT__NOT_YET(ckpt__open_sharded)
 
