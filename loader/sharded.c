@@ -180,8 +180,9 @@ static ckpt_status add_entry(ckpt_file *f, sharded *sh, const char *name, const 
     size_t dup;
     if (ckpt_file_find_array(f, name, &dup) == CKPT_OK) {
         ckpt_error_member(err, sname);
-        return ckpt_error_set(err, CKPT_E_FORMAT, -1, "sharded: tensor '%.*s' is listed twice in weight_map",
-                              128, name);
+        return ckpt_error_set(err, CKPT_E_FORMAT, -1,
+                              "sharded: tensor '%.*s' is listed twice in weight_map (again in '%.*s')",
+                              96, name, 96, sname);
     }
     shard *s;
     ckpt_status st = get_shard(f, sh, sname, &s, err);

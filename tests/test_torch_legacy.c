@@ -1,0 +1,776 @@
+/*
+ * test_torch_legacy.c - PyTorch legacy stream, old tar form and sharded
+ * indexes (loader/torch_legacy.c, loader/sharded.c).
+ *
+ *  - models/torch/legacy_*.pt, tar_format.pt, sharded.index.json against the
+ *    JSON that PyTorch 1.13 wrote beside them (models/make_torch.py): names in
+ *    order, dtypes, shapes, strides, storage offsets, shared storages,
+ *    requires_grad, sums, values; mapped, read (no mmap) and from memory;
+ *    nothing is resolved at open; contiguous data equals the file bytes at
+ *    the reported file offset.
+ *  - every prefix of the legacy files and of the tar up to its last member
+ *    fails cleanly; byte flips fail or open and load cleanly; one hand-made
+ *    corruption per failure class with its status.
+ *  - a storage of 1 GiB (a sparse file) opens without being read (peak RSS).
+ *  - sharded: the fixture index over zip shards, an index mixing legacy
+ *    shards (expected values from their own JSON), and the index errors
+ *    (escaping names, missing shard, tensor not in its shard, listed twice,
+ *    bad JSON prefixes) naming the shard.
+ *  - every "torch legacy" file of ../shared/realworld (skipped, visibly, when
+ *    the folder is absent) against expected/NAME.json.
+ */
+#include "util_test.h"
+
+#include "ckpt/ckpt_file.h"
+#include "ckpt/ckpt_pickle.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+/* ------------------------------------------------------------------ helpers */
+
+static int write_file(const char *path, const void *p, size_t n) {
+    FILE *fp = fopen(path, "wb");
+    if (!fp) return 0;
+    int ok = fwrite(p, 1, n, fp) == n;
+    return fclose(fp) == 0 && ok;
+}
+
+static const char *tmp_path(const char *rel) { return tu_path(tmpdir, rel); }
+
+static int copy_model(const char *rel, const char *dst_rel) {
+    size_t n;
+    char *b = tu_read_file(tu_model_path(rel), &n);
+    if (!b) return 0;
+    int ok = write_file(tmp_path(dst_rel), b, n);
+    free(b);
+    return ok;
+}
+
+static void put_le64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint64_t get_le64(const uint8_t *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+/* Address of element k (C order of the logical shape) of resolved data. */
+static const uint8_t *elem_ptr(const ckpt_array_info *ai, const void *d, uint64_t k) {
+    int64_t off = 0;
+    for (uint32_t j = ai->ndim; j-- > 0;) {
+        uint64_t dim = (uint64_t)ai->shape[j];
+        off += (int64_t)(k % dim) * ai->strides[j];
+        k /= dim;
+    }
+    return (const uint8_t *)d + off;
+}
+
+static int is_c_contig(const ckpt_array_info *ai) {
+    int64_t s = (int64_t)ai->dtype->itemsize;
+    for (uint32_t j = ai->ndim; j-- > 0;) {
+        if (ai->shape[j] != 1 && ai->strides[j] != s) return 0;
+        s *= ai->shape[j];
+    }
+    return 1;
+}
+
+static const cJSON *item(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
+
+/* Compare the tensors of f with `want` (the "tensors" list of an expected
+   JSON; only the fields present are compared).  `file`/`file_len`: the bytes
+   of the file the tensors live in (NULL: no file-offset check). */
+static void check_tensors(ckpt_file *f, const cJSON *want, const char *label, const uint8_t *file,
+                          size_t file_len) {
+    size_t n = (size_t)cJSON_GetArraySize(want);
+    CHECKF(ckpt_file_array_count(f) == n, "%s: %zu tensors, want %zu", label, ckpt_file_array_count(f), n);
+    if (ckpt_file_array_count(f) < n) n = ckpt_file_array_count(f);
+    /* nothing was read at open */
+    for (size_t i = 0; i < n; i++) {
+        const ckpt_array_info *ai = ckpt_file_array(f, i);
+        CHECKF(ai->state == CKPT_DATA_UNRESOLVED || ai->state == CKPT_DATA_UNAVAILABLE,
+               "%s:%s resolved at open (state %d)", label, ai->path, (int)ai->state);
+    }
+    int groups[256];
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *w = cJSON_GetArrayItem(want, (int)i);
+        const ckpt_array_info *ai = ckpt_file_array(f, i);
+        const char *name = item(w, "name")->valuestring;
+        CHECKF(strcmp(ai->path, name) == 0, "%s: tensor %zu is '%s', want '%s'", label, i, ai->path, name);
+        const char *dt = item(w, "dtype")->valuestring;
+        if (strncmp(dt, "torch.", 6) == 0) dt += 6;
+        CHECKF(strcmp(ckpt_dtype_name(ai->dtype->type), dt) == 0, "%s:%s dtype %s want %s", label, name,
+               ckpt_dtype_name(ai->dtype->type), dt);
+        const cJSON *shape = item(w, "shape");
+        int sn = cJSON_GetArraySize(shape);
+        int shape_ok = (int)ai->ndim == sn;
+        for (int k = 0; shape_ok && k < sn; k++)
+            shape_ok = ai->shape[k] == (int64_t)cJSON_GetArrayItem(shape, k)->valuedouble;
+        CHECKF(shape_ok, "%s:%s shape differs", label, name);
+        if (!shape_ok) continue;
+        CHECK(ai->is_tensor);
+        if (cJSON_IsTrue(item(w, "unavailable"))) {
+            CHECKF(ai->state == CKPT_DATA_UNAVAILABLE && ai->note, "%s:%s should be unavailable", label, name);
+            continue;
+        }
+        uint64_t is = ai->dtype->itemsize;
+        const cJSON *strides = item(w, "strides");
+        if (strides) {
+            int ok = cJSON_GetArraySize(strides) == sn;
+            for (int k = 0; ok && k < sn; k++)
+                ok = ai->strides[k] == (int64_t)cJSON_GetArrayItem(strides, k)->valuedouble * (int64_t)is;
+            CHECKF(ok, "%s:%s strides differ", label, name);
+        }
+        const cJSON *so = item(w, "storage_offset");
+        if (so) CHECKF(ai->storage_offset == (uint64_t)so->valuedouble, "%s:%s storage offset %llu want %g",
+                       label, name, (unsigned long long)ai->storage_offset, so->valuedouble);
+        const cJSON *rg = item(w, "requires_grad");
+        if (rg) CHECKF(ai->requires_grad == cJSON_IsTrue(rg), "%s:%s requires_grad", label, name);
+        const cJSON *grp = item(w, "storage_group");
+        if (grp && i < 256) {
+            groups[i] = (int)grp->valuedouble;
+            for (size_t j = 0; j < i; j++) {
+                const ckpt_array_info *aj = ckpt_file_array(f, j);
+                if (groups[j] < 0) continue;
+                int same = ai->storage_key && aj->storage_key && strcmp(ai->storage_key, aj->storage_key) == 0 &&
+                           ((!ai->member && !aj->member) ||
+                            (ai->member && aj->member && strcmp(ai->member, aj->member) == 0));
+                CHECKF(same == (groups[j] == groups[i]), "%s: %s and %s %s share a storage", label, name,
+                       aj->path, same ? "should not" : "should");
+            }
+        } else if (i < 256) {
+            groups[i] = -1;
+        }
+        int contig = is_c_contig(ai); /* as stored (a gathered copy rewrites the strides) */
+        const void *d = NULL;
+        ckpt_error err;
+        ckpt_status st = ckpt_array_data(f, i, &d, &err);
+        CHECKF(st == CKPT_OK, "%s:%s data: %s", label, name, st == CKPT_OK ? "" : err.message);
+        if (st != CKPT_OK) continue;
+        ai = ckpt_file_array(f, i);
+        if (ai->state == CKPT_DATA_MAPPED)
+            CHECKF((uintptr_t)d % 16 == 0, "%s:%s mapped pointer %p unaligned", label, name, d);
+        else
+            CHECKF(ai->state == CKPT_DATA_COPIED && (uintptr_t)d % 64 == 0, "%s:%s copy %p", label, name, d);
+        if (file && ai->nbytes && contig) {
+            int in = ai->file_offset <= file_len && ai->nbytes <= file_len - ai->file_offset;
+            CHECKF(in && memcmp(file + ai->file_offset, d, (size_t)ai->nbytes) == 0,
+                   "%s:%s data differs from the file bytes at offset %llu", label, name,
+                   (unsigned long long)ai->file_offset);
+        }
+        long double sum = 0, sum_abs = 0, sum_imag = 0;
+        const cJSON *vals = item(w, "values");
+        int vals_ok = !vals || (uint64_t)cJSON_GetArraySize(vals) == ai->nelems;
+        for (uint64_t k = 0; k < ai->nelems; k++) {
+            double x = ckpt_array_get_f64(f, i, k);
+            sum += x;
+            sum_abs += fabs(x);
+            if (ai->dtype->type == CKPT_DT_COMPLEX64) {
+                float im;
+                memcpy(&im, elem_ptr(ai, d, k) + 4, 4);
+                sum_imag += im;
+            } else if (ai->dtype->type == CKPT_DT_COMPLEX128) {
+                double im;
+                memcpy(&im, elem_ptr(ai, d, k) + 8, 8);
+                sum_imag += im;
+            }
+            if (vals && vals_ok && k < (uint64_t)cJSON_GetArraySize(vals)) {
+                const cJSON *v = cJSON_GetArrayItem(vals, (int)k);
+                double want_v = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+                vals_ok = x == want_v || (isnan(x) && isnan(want_v));
+                if (!vals_ok) printf("  %s:%s value %llu: %.17g want %.17g\n", label, name, (unsigned long long)k, x, want_v);
+            }
+        }
+        if (vals) CHECKF(vals_ok, "%s:%s values differ", label, name);
+        double tol = 1e-10 * (double)sum_abs + 1e-12;
+        const cJSON *ws = item(w, "sum");
+        if (ws) CHECKF(tu_close((double)sum, ws->valuedouble, 1e-9, tol), "%s:%s sum %.17g want %.17g", label,
+                       name, (double)sum, ws->valuedouble);
+        const cJSON *wa = item(w, "sum_abs");
+        if (wa) CHECKF(tu_close((double)sum_abs, wa->valuedouble, 1e-9, tol), "%s:%s sum_abs %.17g want %.17g",
+                       label, name, (double)sum_abs, wa->valuedouble);
+        const cJSON *wi = item(w, "sum_imag");
+        if (wi) CHECKF(tu_close((double)sum_imag, wi->valuedouble, 1e-9, 1e-9), "%s:%s sum_imag %.17g want %.17g",
+                       label, name, (double)sum_imag, wi->valuedouble);
+    }
+}
+
+static ckpt_status open_mem(const uint8_t *p, size_t n, ckpt_file **f, ckpt_error *err) {
+    return ckpt_open_memory(p, n, NULL, f, err);
+}
+
+/* ------------------------------------------------------------------ fixtures */
+
+static void fixture(const char *name) {
+    char rel[256], jrel[256];
+    snprintf(rel, sizeof rel, "torch/%s", name);
+    snprintf(jrel, sizeof jrel, "torch/%s.json", name);
+    cJSON *doc = tu_load_json(tu_model_path(jrel));
+    if (!doc) return;
+    size_t len;
+    uint8_t *bytes = (uint8_t *)tu_read_file(tu_model_path(rel), &len);
+    CHECKF(bytes != NULL, "read %s", rel);
+    for (int mode = 0; mode < 3 && bytes; mode++) {
+        ckpt_file *f = NULL;
+        ckpt_error err;
+        ckpt_status st;
+        uint8_t *copy = NULL;
+        if (mode == 2) {
+            if (strstr(name, ".index.json")) break; /* a sharded index opens by path only */
+            copy = malloc(len);
+            memcpy(copy, bytes, len);
+            st = open_mem(copy, len, &f, &err);
+        } else {
+            ckpt_open_opts o = ckpt_open_opts_default();
+            o.flags = mode == 1 ? CKPT_OPEN_NO_MMAP : 0;
+            st = ckpt_open(tu_model_path(rel), &o, &f, &err);
+        }
+        char label[300];
+        snprintf(label, sizeof label, "%s[%s]", name, mode == 0 ? "mmap" : mode == 1 ? "read" : "memory");
+        if (st == CKPT_E_UNSUPPORTED && strstr(err.message, "not implemented yet")) {
+            /* a container reader still a placeholder in loader/placeholders.c */
+            char why[700];
+            snprintf(why, sizeof why, "%s: %s", label, err.message);
+            tu_skip(why);
+            free(copy);
+            continue;
+        }
+        CHECKF(st == CKPT_OK, "%s: open: %s", label, st == CKPT_OK ? "" : err.message);
+        if (st == CKPT_OK) {
+            CHECKF(strcmp(ckpt_format_name(ckpt_file_format(f)), item(doc, "format")->valuestring) == 0,
+                   "%s: format %s want %s", label, ckpt_format_name(ckpt_file_format(f)),
+                   item(doc, "format")->valuestring);
+            CHECKF(ckpt_file_protocol(f) == (int)item(doc, "protocol")->valuedouble, "%s: protocol %d", label,
+                   ckpt_file_protocol(f));
+            if (ckpt_file_format(f) == CKPT_FMT_TORCH_LEGACY)
+                CHECKF(ckpt_file_pickle_count(f) == 5, "%s: %zu pickles", label, ckpt_file_pickle_count(f));
+            check_tensors(f, item(doc, "tensors"), label,
+                          ckpt_file_format(f) == CKPT_FMT_SHARDED ? NULL : bytes, len);
+            ckpt_close(f);
+        }
+        free(copy);
+    }
+    free(bytes);
+    cJSON_Delete(doc);
+}
+
+/* ------------------------------------------------------------------ hostile input */
+
+/* End offsets of the five pickles of a legacy file (ends[0..4]). */
+static int pickle_ends(const uint8_t *b, size_t n, size_t ends[5]) {
+    ckpt_graph *g = NULL;
+    if (ckpt_graph_new(NULL, NULL, CKPT_GRAPH_BORROW_INPUT, &g) != CKPT_OK) return 0;
+    size_t pos = 0;
+    int ok = 1;
+    for (int i = 0; i < 5 && ok; i++) {
+        ckpt_value *root;
+        ckpt_pickle_info info;
+        ok = ckpt_pickle_load(g, b, n, pos, NULL, &root, &info, NULL) == CKPT_OK;
+        pos = ends[i] = (size_t)info.end;
+    }
+    ckpt_graph_free(g);
+    return ok;
+}
+
+/* Open a copy of exactly n bytes (so that a read past them is caught); on
+   success load every tensor and close. */
+static ckpt_status open_mutant(const uint8_t *b, size_t n, ckpt_error *err) {
+    uint8_t *c = malloc(n ? n : 1);
+    memcpy(c, b, n);
+    ckpt_file *f = NULL;
+    ckpt_status st = open_mem(c, n, &f, err);
+    if (st == CKPT_OK) {
+        ckpt_error e2;
+        ckpt_file_load_all(f, &e2);
+        ckpt_close(f);
+    } else {
+        CHECKF(f == NULL && err->status == st && err->message[0], "failed open leaves a handle or no message");
+    }
+    free(c);
+    return st;
+}
+
+static void prefixes(const char *rel, size_t must_fail_below) {
+    size_t n;
+    uint8_t *b = (uint8_t *)tu_read_file(tu_model_path(rel), &n);
+    if (!b) {
+        CHECKF(0, "read %s", rel);
+        return;
+    }
+    if (must_fail_below > n) must_fail_below = n;
+    size_t bad = 0, first_bad = 0;
+    for (size_t L = 0; L < must_fail_below; L++) {
+        ckpt_error err;
+        if (open_mutant(b, L, &err) == CKPT_OK && bad++ == 0) first_bad = L;
+    }
+    CHECKF(bad == 0, "%s: %zu prefixes opened (first of %zu bytes)", rel, bad, first_bad);
+    free(b);
+}
+
+static void flips(const char *rel, size_t upto) {
+    size_t n;
+    uint8_t *b = (uint8_t *)tu_read_file(tu_model_path(rel), &n);
+    if (!b) return;
+    if (upto > n) upto = n;
+    size_t failed = 0;
+    for (size_t i = 0; i < upto; i++) {
+        b[i] ^= 0xff;
+        ckpt_error err;
+        if (open_mutant(b, n, &err) != CKPT_OK) failed++;
+        b[i] ^= 0xff;
+    }
+    /* a flip inside a pickle opcode stream is nearly always caught */
+    CHECKF(failed > 0, "%s: no byte flip was detected", rel);
+    free(b);
+}
+
+static void expect(const uint8_t *b, size_t n, ckpt_status want, const char *needle, const char *what) {
+    ckpt_error err;
+    ckpt_status st = open_mutant(b, n, &err);
+    CHECKF(st == want, "%s: status %d want %d (%s)", what, (int)st, (int)want, st ? err.message : "opened");
+    if (st != CKPT_OK && needle)
+        CHECKF(strstr(err.message, needle) != NULL, "%s: message '%s' lacks '%s'", what, err.message, needle);
+}
+
+static void legacy_corruptions(void) {
+    size_t n;
+    uint8_t *orig = (uint8_t *)tu_read_file(tu_model_path("torch/legacy_p4.pt"), &n);
+    if (!orig) {
+        CHECKF(0, "read legacy_p4.pt");
+        return;
+    }
+    size_t ends[5];
+    CHECK(pickle_ends(orig, n, ends));
+    uint8_t *b = malloc(n + 64);
+    size_t rec0 = ends[4];
+
+    memcpy(b, orig, n);
+    put_le64(b + rec0, (uint64_t)1 << 40);
+    expect(b, n, CKPT_E_TRUNCATED, "storage '0'", "storage size past the end");
+
+    memcpy(b, orig, n);
+    put_le64(b + rec0, UINT64_MAX);
+    expect(b, n, CKPT_E_FORMAT, "invalid size", "negative storage size");
+
+    memcpy(b, orig, n);
+    put_le64(b + rec0, (uint64_t)1 << 62); /* * 4 bytes overflows */
+    expect(b, n, CKPT_E_FORMAT, "invalid size", "storage byte size overflows");
+
+    /* protocol version 1001 -> 1002 */
+    memcpy(b, orig, n);
+    uint8_t *pv = memmem(b + ends[0], ends[1] - ends[0], "\xe9\x03", 2);
+    CHECK(pv != NULL);
+    if (pv) {
+        pv[0] = 0xea;
+        expect(b, n, CKPT_E_UNSUPPORTED, "protocol version", "protocol version 1002");
+    }
+
+    /* first key of the key list renamed to one no tensor uses */
+    memcpy(b, orig, n);
+    uint8_t *k = memmem(b + ends[3], ends[4] - ends[3], "\x8c\x01" "0", 3); /* SHORT_BINUNICODE "0" */
+    if (!k) k = memmem(b + ends[3], ends[4] - ends[3], "X\x01\x00\x00\x00" "0", 6);
+    CHECK(k != NULL);
+    if (k) {
+        k[k[0] == 'X' ? 5 : 2] = 'Z';
+        expect(b, n, CKPT_E_FORMAT, "no tensor uses it", "unknown key in the key list");
+    }
+
+    /* last storage one element short (the file cut to match): its tensor
+       no longer fits its storage */
+    size_t pos = rec0, last = 0;
+    for (int i = 0; i < 4; i++) { /* float32 storages */
+        last = pos;
+        pos += 8 + 4 * (size_t)get_le64(orig + pos);
+    }
+    CHECK(pos == n);
+    memcpy(b, orig, n);
+    put_le64(b + last, get_le64(orig + last) - 1);
+    expect(b, n - 4, CKPT_E_BOUNDS, NULL, "storage shorter than its tensor");
+
+    /* trailing bytes are tolerated (torch ignores them) and reported */
+    memcpy(b, orig, n);
+    memset(b + n, 0xab, 64);
+    ckpt_file *f = NULL;
+    ckpt_error err;
+    uint8_t *c = malloc(n + 64);
+    memcpy(c, b, n + 64);
+    ckpt_status st = open_mem(c, n + 64, &f, &err);
+    CHECKF(st == CKPT_OK, "trailing bytes: %s", st ? err.message : "");
+    if (st == CKPT_OK) {
+        int found = 0;
+        for (size_t i = 0; i < ckpt_file_fact_count(f); i++)
+            found |= strcmp(ckpt_file_fact_key(f, i), "trailing bytes") == 0 &&
+                     strcmp(ckpt_file_fact_value(f, i), "64") == 0;
+        CHECK(found);
+        CHECK_EQ_INT(ckpt_file_array_count(f), 4);
+        ckpt_close(f);
+    }
+    free(c);
+    free(b);
+    free(orig);
+}
+
+/* Data offset and size of tar member `name`; 0 if absent. */
+static int tar_find(const uint8_t *b, size_t n, const char *name, size_t *off, size_t *size) {
+    for (size_t pos = 0; pos + 512 <= n;) {
+        const uint8_t *h = b + pos;
+        if (h[0] == 0) return 0;
+        size_t sz = (size_t)strtoull((const char *)h + 124, NULL, 8);
+        if (strcmp((const char *)h, name) == 0) {
+            *off = pos + 512;
+            *size = sz;
+            return 1;
+        }
+        pos += 512 + (sz + 511) / 512 * 512;
+    }
+    return 0;
+}
+
+static void tar_fix_checksum(uint8_t *h) {
+    memset(h + 148, ' ', 8);
+    unsigned s = 0;
+    for (int i = 0; i < 512; i++) s += h[i];
+    snprintf((char *)h + 148, 8, "%06o", s);
+    h[155] = ' ';
+}
+
+static void tar_corruptions(void) {
+    size_t n;
+    uint8_t *orig = (uint8_t *)tu_read_file(tu_model_path("torch/tar_format.pt"), &n);
+    if (!orig) {
+        CHECKF(0, "read tar_format.pt");
+        return;
+    }
+    size_t poff = 0, psz = 0, toff = 0, tsz = 0, soff = 0, ssz = 0;
+    CHECK(tar_find(orig, n, "pickle", &poff, &psz));
+    CHECK(tar_find(orig, n, "tensors", &toff, &tsz));
+    CHECK(tar_find(orig, n, "storages", &soff, &ssz));
+    /* every cut before the end of the last member fails */
+    prefixes("torch/tar_format.pt", poff + psz);
+    /* cuts in the end-of-archive padding still open */
+    for (size_t L = poff + psz; L <= n; L += 97) {
+        ckpt_error err;
+        CHECKF(open_mutant(orig, L, &err) == CKPT_OK, "tar cut at %zu in the padding: %s", L, err.message);
+    }
+    uint8_t *b = malloc(n);
+
+    memcpy(b, orig, n);
+    b[0] ^= 0x20; /* name byte: checksum no longer matches */
+    expect(b, n, CKPT_E_FORMAT, "checksum", "tar header checksum");
+
+    memcpy(b, orig, n);
+    b[poff - 512 + 5] = 'y'; /* "pickly" */
+    tar_fix_checksum(b + poff - 512);
+    expect(b, n, CKPT_E_FORMAT, "'pickle' is missing", "tar member missing");
+
+    /* tensors member: count pickle, first entry pickle, then int32 ndim */
+    ckpt_graph *g = NULL;
+    CHECK(ckpt_graph_new(NULL, NULL, CKPT_GRAPH_BORROW_INPUT, &g) == CKPT_OK);
+    ckpt_value *r;
+    ckpt_pickle_info info;
+    size_t p = 0;
+    for (int i = 0; i < 2; i++) {
+        CHECK(ckpt_pickle_load(g, orig + toff, tsz, p, NULL, &r, &info, NULL) == CKPT_OK);
+        p = (size_t)info.end;
+    }
+    size_t nd_at = toff + p;
+    uint32_t nd = orig[nd_at];
+    CHECK_EQ_INT(nd, 2);
+    memcpy(b, orig, n);
+    b[nd_at] = 0xe8;
+    b[nd_at + 1] = 0x03; /* 1000 dimensions */
+    expect(b, n, CKPT_E_LIMIT, "dimensions", "tar tensor with 1000 dimensions");
+    memcpy(b, orig, n);
+    memset(b + nd_at, 0xff, 4);
+    expect(b, n, CKPT_E_FORMAT, "negative", "tar tensor with -1 dimensions");
+    memcpy(b, orig, n);
+    put_le64(b + nd_at + 8 + 32, 1000); /* storage offset past the storage */
+    expect(b, n, CKPT_E_BOUNDS, NULL, "tar tensor outside its storage");
+
+    /* storages member: count pickle, first entry, then int64 numel */
+    p = 0;
+    for (int i = 0; i < 2; i++) {
+        CHECK(ckpt_pickle_load(g, orig + soff, ssz, p, NULL, &r, &info, NULL) == CKPT_OK);
+        p = (size_t)info.end;
+    }
+    CHECK_EQ_INT(get_le64(orig + soff + p), 12);
+    memcpy(b, orig, n);
+    put_le64(b + soff + p, 1u << 20);
+    expect(b, n, CKPT_E_TRUNCATED, "storage", "tar storage past its member");
+    ckpt_graph_free(g);
+
+    flips("torch/tar_format.pt", poff + psz);
+    free(b);
+    free(orig);
+}
+
+/* A legacy file whose last storage is 1 GiB of hole: opening must not read it. */
+static void sparse_storage(void) {
+    size_t n;
+    uint8_t *orig = (uint8_t *)tu_read_file(tu_model_path("torch/legacy_p4.pt"), &n);
+    size_t ends[5];
+    if (!orig || !pickle_ends(orig, n, ends)) {
+        CHECKF(0, "legacy_p4.pt");
+        free(orig);
+        return;
+    }
+    size_t pos = ends[4], last = 0;
+    for (int i = 0; i < 4; i++) {
+        last = pos;
+        pos += 8 + 4 * (size_t)get_le64(orig + pos);
+    }
+    const uint64_t extra = (uint64_t)1 << 28; /* elements: 1 GiB of float32 */
+    put_le64(orig + last, get_le64(orig + last) + extra);
+    const char *path = tmp_path("sparse.pt");
+    int ok = write_file(path, orig, n) && truncate(path, (off_t)(n + 4 * extra)) == 0;
+    free(orig);
+    CHECKF(ok, "cannot write %s", path);
+    if (!ok) return;
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
+    ckpt_file *f = NULL;
+    ckpt_error err;
+    ckpt_status st = ckpt_open(path, NULL, &f, &err);
+    CHECKF(st == CKPT_OK, "sparse: %s", st ? err.message : "");
+    if (st == CKPT_OK) {
+        CHECK_EQ_INT(ckpt_file_array_count(f), 4);
+        const void *d;
+        size_t i;
+        CHECK(ckpt_file_find_array(f, "net.2.bias", &i) == CKPT_OK);
+        CHECK(ckpt_array_data(f, i, &d, &err) == CKPT_OK);
+        getrusage(RUSAGE_SELF, &ru1);
+        long grew_kb = ru1.ru_maxrss - ru0.ru_maxrss;
+        CHECKF(grew_kb < 64 * 1024, "opening a 1 GiB storage raised peak RSS by %ld KiB", grew_kb);
+        ckpt_close(f);
+    }
+    unlink(path);
+}
+
+/* ------------------------------------------------------------------ sharded */
+
+static ckpt_status open_index(const char *rel, const char *json, ckpt_file **f, ckpt_error *err) {
+    const char *path = tmp_path(rel);
+    if (!write_file(path, json, strlen(json))) {
+        CHECKF(0, "write %s", path);
+        return CKPT_E_IO;
+    }
+    *f = NULL;
+    return ckpt_open(path, NULL, f, err);
+}
+
+static void expect_index(const char *json, ckpt_status want, const char *member, const char *what) {
+    ckpt_file *f = NULL;
+    ckpt_error err;
+    ckpt_status st = open_index("bad.index.json", json, &f, &err);
+    CHECKF(st == want, "%s: status %d want %d (%s)", what, (int)st, (int)want, st ? err.message : "opened");
+    if (st == CKPT_OK) ckpt_close(f);
+    else {
+        CHECKF(f == NULL, "%s: handle left", what);
+        if (member) {
+            CHECKF(strcmp(err.member, member) == 0, "%s: member '%s' want '%s'", what, err.member, member);
+            CHECKF(strstr(err.message, member) != NULL, "%s: message '%s' does not name '%s'", what, err.message,
+                   member);
+        }
+    }
+    unlink(tmp_path("bad.index.json"));
+}
+
+/* Append copies of `src` tensors to `dst`, storage groups shifted by `shift`. */
+static void add_records(cJSON *dst, const cJSON *src, int shift) {
+    const cJSON *t;
+    cJSON_ArrayForEach(t, src) {
+        cJSON *c = cJSON_Duplicate(t, 1);
+        cJSON *g = cJSON_GetObjectItemCaseSensitive(c, "storage_group");
+        if (g) cJSON_SetNumberValue(g, g->valuedouble + shift);
+        cJSON_AddItemToArray(dst, c);
+    }
+}
+
+static void sharded_mixed(void) {
+    int ok = copy_model("torch/legacy_sd.pt", "legacy_sd.pt") && copy_model("torch/legacy_p4.pt", "legacy_p4.pt");
+    mkdir(tmp_path("sub"), 0700);
+    ok = ok && copy_model("torch/legacy_views.pt", "sub/legacy_views.pt");
+    CHECKF(ok, "copy shards into %s", tmpdir);
+    if (!ok) return;
+    cJSON *a = tu_load_json(tu_model_path("torch/legacy_sd.pt.json"));
+    cJSON *b = tu_load_json(tu_model_path("torch/legacy_p4.pt.json"));
+    cJSON *c = tu_load_json(tu_model_path("torch/legacy_views.pt.json"));
+    if (!a || !b || !c) {
+        cJSON_Delete(a);
+        cJSON_Delete(b);
+        cJSON_Delete(c);
+        return;
+    }
+    /* index: every tensor of each shard, in its file's order */
+    cJSON *idx = cJSON_CreateObject(), *wm = cJSON_AddObjectToObject(idx, "weight_map");
+    cJSON *want = cJSON_CreateArray();
+    const cJSON *docs[3] = {a, b, c};
+    const char *files[3] = {"legacy_sd.pt", "legacy_p4.pt", "sub/legacy_views.pt"};
+    for (int d = 0; d < 3; d++) {
+        const cJSON *t;
+        cJSON_ArrayForEach(t, item(docs[d], "tensors"))
+            cJSON_AddStringToObject(wm, item(t, "name")->valuestring, files[d]);
+        add_records(want, item(docs[d], "tensors"), 1000 * d);
+    }
+    char *text = cJSON_Print(idx);
+    ckpt_file *f = NULL;
+    ckpt_error err;
+    ckpt_status st = open_index("mixed.index.json", text, &f, &err);
+    CHECKF(st == CKPT_OK, "mixed index: %s", st ? err.message : "");
+    if (st == CKPT_OK) {
+        CHECK(ckpt_file_format(f) == CKPT_FMT_SHARDED);
+        check_tensors(f, want, "mixed.index.json", NULL, 0);
+        /* the data is the shard's own */
+        size_t i;
+        const void *d;
+        CHECK(ckpt_file_find_array(f, "emb.weight", &i) == CKPT_OK);
+        CHECK(ckpt_array_data(f, i, &d, &err) == CKPT_OK);
+        const ckpt_array_info *ai = ckpt_file_array(f, i);
+        CHECK(ai->member && strcmp(ai->member, "legacy_sd.pt") == 0);
+        ckpt_file *g = NULL;
+        if (ckpt_open(tmp_path("legacy_sd.pt"), NULL, &g, &err) == CKPT_OK) {
+            size_t j;
+            const void *e;
+            CHECK(ckpt_file_find_array(g, "emb.weight", &j) == CKPT_OK && ckpt_array_data(g, j, &e, &err) == CKPT_OK &&
+                  memcmp(d, e, (size_t)ai->nbytes) == 0);
+            ckpt_close(g);
+        } else {
+            CHECKF(0, "open shard directly: %s", err.message);
+        }
+        ckpt_close(f);
+    }
+    /* every cut of the index before its closing brace fails */
+    size_t tl = strlen(text), close_at = (size_t)(strrchr(text, '}') - text);
+    size_t opened = 0;
+    for (size_t L = 0; L <= close_at; L++) {
+        char save = text[L];
+        text[L] = 0;
+        st = open_index("cut.index.json", text, &f, &err);
+        text[L] = save;
+        if (st == CKPT_OK) {
+            opened++;
+            ckpt_close(f);
+        } else if (!err.message[0]) {
+            CHECKF(0, "cut index at %zu: no message", L);
+        }
+    }
+    CHECKF(opened == 0, "%zu cuts of the index opened", opened);
+    (void)tl;
+    unlink(tmp_path("cut.index.json"));
+    unlink(tmp_path("mixed.index.json"));
+    cJSON_free(text);
+    cJSON_Delete(idx);
+    cJSON_Delete(want);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    cJSON_Delete(c);
+
+    /* errors name the shard */
+    expect_index("{\"weight_map\": {\"emb.weight\": \"../legacy_sd.pt\"}}", CKPT_E_FORMAT, "../legacy_sd.pt",
+                 "shard escaping its directory");
+    expect_index("{\"weight_map\": {\"emb.weight\": \"sub/../legacy_sd.pt\"}}", CKPT_E_FORMAT,
+                 "sub/../legacy_sd.pt", "shard with a .. component");
+    expect_index("{\"weight_map\": {\"emb.weight\": \"/etc/passwd\"}}", CKPT_E_FORMAT, "/etc/passwd",
+                 "absolute shard path");
+    expect_index("{\"weight_map\": {\"emb.weight\": \"./legacy_sd.pt\"}}", CKPT_E_FORMAT, "./legacy_sd.pt",
+                 "shard with a . component");
+    expect_index("{\"weight_map\": {\"emb.weight\": \"bad.index.json\"}}", CKPT_E_FORMAT, "bad.index.json",
+                 "nested index");
+    expect_index("{\"weight_map\": {\"emb.weight\": \"nope.pt\"}}", CKPT_E_IO, "nope.pt", "missing shard");
+    expect_index("{\"weight_map\": {\"no.such.tensor\": \"legacy_sd.pt\"}}", CKPT_E_FORMAT, "legacy_sd.pt",
+                 "tensor not in its shard");
+    expect_index("{\"weight_map\": {\"emb.weight\": \"legacy_sd.pt\", \"emb.weight\": \"legacy_sd.pt\"}}",
+                 CKPT_E_FORMAT, "legacy_sd.pt", "tensor listed twice");
+    expect_index("{\"weight_map\": {\"emb.weight\": 3}}", CKPT_E_FORMAT, NULL, "shard name not a string");
+    expect_index("{\"metadata\": {}}", CKPT_E_FORMAT, NULL, "no weight_map");
+    expect_index("[1, 2]", CKPT_E_FORMAT, NULL, "index not an object");
+    expect_index("{\"weight_map\": {\"emb.weight\": \"legacy_sd.pt\"}", CKPT_E_FORMAT, NULL, "bad JSON");
+    expect_index("{\"weight_map\": {}}", CKPT_OK, NULL, "empty weight_map");
+    /* a corrupt shard: the error names it */
+    size_t n;
+    char *p4 = tu_read_file(tu_model_path("torch/legacy_p4.pt"), &n);
+    if (p4 && write_file(tmp_path("cut.pt"), p4, n - 3))
+        expect_index("{\"weight_map\": {\"net.0.weight\": \"cut.pt\"}}", CKPT_E_TRUNCATED, "cut.pt",
+                     "truncated shard");
+    free(p4);
+    unlink(tmp_path("cut.pt"));
+    unlink(tmp_path("legacy_sd.pt"));
+    unlink(tmp_path("legacy_p4.pt"));
+    unlink(tmp_path("sub/legacy_views.pt"));
+    rmdir(tmp_path("sub"));
+}
+
+/* ------------------------------------------------------------------ real world */
+
+static void realworld(void) {
+    if (!tu_realworld_dir) {
+        tu_skip("../shared/realworld is absent: real legacy torch files not checked");
+        return;
+    }
+    cJSON *man = tu_load_json(tu_path(tu_realworld_dir, "manifest.json"));
+    if (!man) return;
+    const cJSON *list = cJSON_IsArray(man) ? man : item(man, "files");
+    const cJSON *e;
+    int seen = 0;
+    cJSON_ArrayForEach(e, list) {
+        const cJSON *c = item(e, "container");
+        if (!cJSON_IsString(c) || strcmp(c->valuestring, "torch legacy") != 0) continue;
+        const char *name = item(e, "name")->valuestring;
+        char rel[1024], exp[1024];
+        snprintf(rel, sizeof rel, "files/%s", name);
+        snprintf(exp, sizeof exp, "expected/%s.json", name);
+        cJSON *doc = tu_load_json(tu_path(tu_realworld_dir, exp));
+        if (!doc) continue;
+        seen++;
+        size_t len;
+        uint8_t *bytes = (uint8_t *)tu_read_file(tu_path(tu_realworld_dir, rel), &len);
+        ckpt_file *f = NULL;
+        ckpt_error err;
+        ckpt_status st = ckpt_open(tu_path(tu_realworld_dir, rel), NULL, &f, &err);
+        CHECKF(st == CKPT_OK, "%s: %s", name, st ? err.message : "");
+        if (st == CKPT_OK) {
+            CHECKF(ckpt_file_format(f) == CKPT_FMT_TORCH_LEGACY, "%s: format %s", name,
+                   ckpt_format_name(ckpt_file_format(f)));
+            check_tensors(f, item(doc, "tensors"), name, bytes, len);
+            ckpt_close(f);
+        }
+        free(bytes);
+        cJSON_Delete(doc);
+    }
+    CHECKF(seen > 0, "no 'torch legacy' file in the real-world manifest");
+    printf("real-world legacy torch files checked: %d\n", seen);
+    cJSON_Delete(man);
+}
+
+int main(int argc, char **argv) {
+    tu_init(argc, argv);
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/ckpt_torchlegacy_XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        CHECKF(0, "mkdtemp");
+        return tu_finish();
+    }
+    static const char *const fixtures[] = {"legacy_sd.pt", "legacy_views.pt", "legacy_dtypes.pt",
+                                           "legacy_p4.pt", "tar_format.pt", "sharded.index.json"};
+    for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) fixture(fixtures[i]);
+
+    prefixes("torch/legacy_p4.pt", (size_t)-1);
+    prefixes("torch/legacy_views.pt", (size_t)-1);
+    prefixes("torch/legacy_dtypes.pt", (size_t)-1);
+    flips("torch/legacy_p4.pt", (size_t)-1);
+    flips("torch/legacy_views.pt", (size_t)-1);
+    legacy_corruptions();
+    tar_corruptions();
+    sparse_storage();
+    sharded_mixed();
+    realworld();
+    rmdir(tmpdir);
+    return tu_finish();
+}
