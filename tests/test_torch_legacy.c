@@ -2,7 +2,8 @@
  * test_torch_legacy.c - PyTorch legacy stream, old tar form and sharded
  * indexes (loader/torch_legacy.c, loader/sharded.c).
  *
- *  - models/torch/legacy_*.pt, tar_format.pt, sharded.index.json against the
+ *  - models/torch/legacy_*.pt, tar_format.pt, sharded.index.json and
+ *    the files of models/torch_legacy (models/make_torch_legacy.py) against the
  *    JSON that PyTorch 1.13 wrote beside them (models/make_torch.py): names in
  *    order, dtypes, shapes, strides, storage offsets, shared storages,
  *    requires_grad, sums, values; mapped, read (no mmap) and from memory;
@@ -103,6 +104,7 @@ static void check_tensors(ckpt_file *f, const cJSON *want, const char *label, co
     for (size_t i = 0; i < n; i++) {
         const cJSON *w = cJSON_GetArrayItem(want, (int)i);
         const ckpt_array_info *ai = ckpt_file_array(f, i);
+        if (i < 256) groups[i] = -1;
         const char *name = item(w, "name")->valuestring;
         CHECKF(strcmp(ai->path, name) == 0, "%s: tensor %zu is '%s', want '%s'", label, i, ai->path, name);
         const char *dt = item(w, "dtype")->valuestring;
@@ -146,8 +148,6 @@ static void check_tensors(ckpt_file *f, const cJSON *want, const char *label, co
                 CHECKF(same == (groups[j] == groups[i]), "%s: %s and %s %s share a storage", label, name,
                        aj->path, same ? "should not" : "should");
             }
-        } else if (i < 256) {
-            groups[i] = -1;
         }
         int contig = is_c_contig(ai); /* as stored (a gathered copy rewrites the strides) */
         const void *d = NULL;
@@ -209,10 +209,10 @@ static ckpt_status open_mem(const uint8_t *p, size_t n, ckpt_file **f, ckpt_erro
 
 /* ------------------------------------------------------------------ fixtures */
 
-static void fixture(const char *name) {
+static void fixture(const char *dir, const char *name) {
     char rel[256], jrel[256];
-    snprintf(rel, sizeof rel, "torch/%s", name);
-    snprintf(jrel, sizeof jrel, "torch/%s.json", name);
+    snprintf(rel, sizeof rel, "%s/%s", dir, name);
+    snprintf(jrel, sizeof jrel, "%s/%s.json", dir, name);
     cJSON *doc = tu_load_json(tu_model_path(jrel));
     if (!doc) return;
     size_t len;
@@ -861,11 +861,20 @@ int main(int argc, char **argv) {
     }
     static const char *const fixtures[] = {"legacy_sd.pt", "legacy_views.pt", "legacy_dtypes.pt",
                                            "legacy_p4.pt", "tar_format.pt", "sharded.index.json"};
-    for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) fixture(fixtures[i]);
+    for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) fixture("torch", fixtures[i]);
+    /* models/make_torch_legacy.py */
+    static const char *const extra[] = {"legacy_p1.pt",           "legacy_module.pt", "legacy_train.pt",
+                                        "legacy_special.pt",      "legacy_storage_views.pt",
+                                        "legacy_sharded.index.json"};
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) fixture("torch_legacy", extra[i]);
 
     prefixes("torch/legacy_p4.pt", (size_t)-1);
     prefixes("torch/legacy_views.pt", (size_t)-1);
     prefixes("torch/legacy_dtypes.pt", (size_t)-1);
+    prefixes("torch_legacy/legacy_p1.pt", (size_t)-1);
+    prefixes("torch_legacy/legacy_special.pt", (size_t)-1);
+    prefixes("torch_legacy/legacy_storage_views.pt", (size_t)-1);
+    flips("torch_legacy/legacy_special.pt", (size_t)-1);
     flips("torch/legacy_p4.pt", (size_t)-1);
     flips("torch/legacy_views.pt", (size_t)-1);
     legacy_corruptions();
