@@ -139,7 +139,8 @@ static int recognize_wrapper(ckpt_file *f, ckpt_value *v, const char *path, ckpt
         ckpt_pickle_info info;
         st = ckpt_pickle_load(f->graph, f->map, (size_t)(off + n), (size_t)off, NULL, &root, &info, err);
         if (st != CKPT_OK) return fail(err, path, st);
-        int rc = ckpt__recognize_numpy(f, root, path, err);
+        /* listed under the wrapper: that is the node the graph holds at `path` */
+        int rc = ckpt__recognize_nested_array(f, root, v, path, err);
         if (rc == 0)
             return fail(err, path, ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)off,
                                                   "joblib: the object array pickle at '%s' is not an array", path));
@@ -228,7 +229,7 @@ static int recognize_nd(ckpt_file *f, ckpt_value *v, const char *path, ckpt_erro
     ckpt__npy_header h;
     ckpt_status st = ckpt__npy_parse(f, buf, got, &h, err);
     ckpt__array *a = NULL;
-    if (st == CKPT_OK) st = ckpt__npy_add(f, path, &h, buf + h.data_off, got - h.data_off, NULL, &a, err);
+    if (st == CKPT_OK) st = ckpt__npy_add(f, path, v, &h, buf + h.data_off, got - h.data_off, NULL, &a, err);
     if (st != CKPT_OK || !a || a->info.state == CKPT_DATA_UNAVAILABLE) {
         ckpt__aligned_free(&f->alloc, buf);
         if (a) a->src = NULL;

@@ -492,16 +492,16 @@ static ckpt_status npy_pickled_note(ckpt__array *a) {
     return CKPT_OK;
 }
 
-ckpt_status ckpt__npy_add(ckpt_file *f, const char *path, const ckpt__npy_header *h,
-                          const uint8_t *data, uint64_t avail, const char *member,
-                          ckpt__array **out, ckpt_error *err) {
+ckpt_status ckpt__npy_add(ckpt_file *f, const char *path, const ckpt_value *value,
+                          const ckpt__npy_header *h, const uint8_t *data, uint64_t avail,
+                          const char *member, ckpt__array **out, ckpt_error *err) {
     ckpt__np_src src;
     memset(&src, 0, sizeof src);
     ckpt__array *a;
     int obj = ckpt__dtype_has_object(h->dtype);
     if (obj) {
         /* describe it without data */
-        ckpt_status st = ckpt__file_add_array(f, path, NULL, ckpt__dtype_base(h->dtype), h->ndim,
+        ckpt_status st = ckpt__file_add_array(f, path, value, ckpt__dtype_base(h->dtype), h->ndim,
                                               h->shape, NULL, &a, err);
         if (st != CKPT_OK) return st;
         if (out) *out = a;
@@ -526,7 +526,7 @@ ckpt_status ckpt__npy_add(ckpt_file *f, const char *path, const ckpt__npy_header
                               "npy '%s': %llu data bytes, fewer than the shape needs", path,
                               (unsigned long long)avail);
     }
-    ckpt_status st = ckpt__np_add(f, path, NULL, h->dtype, h->ndim, h->shape, h->fortran, &src, &a, err);
+    ckpt_status st = ckpt__np_add(f, path, value, h->dtype, h->ndim, h->shape, h->fortran, &src, &a, err);
     if (st != CKPT_OK) return st;
     a->info.member = member;
     if (out) *out = a;
@@ -542,5 +542,5 @@ ckpt_status ckpt__open_npy(ckpt_file *f, ckpt_error *err) {
     snprintf(v, sizeof v, "%d.%d", h.major, h.minor);
     if (ckpt__file_add_fact(f, "npy version", v) != CKPT_OK)
         return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
-    return ckpt__npy_add(f, "", &h, f->map + h.data_off, f->map_len - h.data_off, NULL, NULL, err);
+    return ckpt__npy_add(f, "", NULL, &h, f->map + h.data_off, f->map_len - h.data_off, NULL, NULL, err);
 }

@@ -233,7 +233,7 @@ ckpt_status ckpt__open_npz(ckpt_file *f, void *za_, ckpt_error *err) {
             }
             st = ckpt__npy_parse(f, m + data_off, (size_t)sb.size, &h, err);
             if (st == CKPT_OK)
-                st = ckpt__npy_add(f, apath, &h, m + data_off + h.data_off, sb.size - h.data_off, member, &a, err);
+                st = ckpt__npy_add(f, apath, NULL, &h, m + data_off + h.data_off, sb.size - h.data_off, member, &a, err);
             if (st == CKPT_OK && a) a->info.file_offset = data_off + h.data_off;
         } else if (sb.comp_method == ZIP_CM_DEFLATE) {
             /* inflate just enough for the header */
@@ -258,7 +258,7 @@ ckpt_status ckpt__open_npz(ckpt_file *f, void *za_, ckpt_error *err) {
             ckpt__free(&f->alloc, hb, (size_t)hl);
             if (st != CKPT_OK) break;
             /* describe the array without data; the resolver inflates it */
-            st = ckpt__npy_add(f, apath, &h, (const uint8_t *)"", sb.size - h.data_off, member, &a, err);
+            st = ckpt__npy_add(f, apath, NULL, &h, (const uint8_t *)"", sb.size - h.data_off, member, &a, err);
             if (st == CKPT_OK && a && a->info.state == CKPT_DATA_UNRESOLVED) {
                 mb->data_off = data_off;
                 mb->comp_size = sb.comp_size;

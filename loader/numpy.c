@@ -286,7 +286,10 @@ static int fail(ckpt_error *err, const char *path, ckpt_status st) {
     return (int)st;
 }
 
-static int recognize_reconstruct(ckpt_file *f, ckpt_value *v, const char *path, ckpt_error *err) {
+/* `as` is the graph node the array is listed under: v itself, or the joblib
+   NumpyArrayWrapper whose nested pickle v is the root of. */
+static int recognize_reconstruct(ckpt_file *f, ckpt_value *v, const ckpt_value *as, const char *path,
+                                 ckpt_error *err) {
     const ckpt_value *state = ckpt_value_state(v);
     if (!state) return 0; /* an ndarray without state: nothing to describe */
     if (ckpt_value_kind(state) != CKPT_K_TUPLE ||
@@ -305,7 +308,7 @@ static int recognize_reconstruct(ckpt_file *f, ckpt_value *v, const char *path, 
     ckpt__np_src src;
     st = get_src(ckpt_value_item(state, o + 3), &src, err);
     if (st != CKPT_OK) return fail(err, path, st);
-    st = ckpt__np_add(f, path, v, dt, nd, shape, fortran, &src, NULL, err);
+    st = ckpt__np_add(f, path, as, dt, nd, shape, fortran, &src, NULL, err);
     return st == CKPT_OK ? 1 : fail(err, path, st);
 }
 
@@ -352,10 +355,18 @@ static int recognize_scalar(ckpt_file *f, ckpt_value *v, const char *path, ckpt_
 int ckpt__recognize_numpy(ckpt_file *f, ckpt_value *v, const char *path, ckpt_error *err) {
     if (ckpt_value_kind(v) != CKPT_K_OBJECT) return 0;
     const ckpt_value *c = ckpt_value_callable(v);
-    if (canon_is(c, "numpy.core.multiarray._reconstruct")) return recognize_reconstruct(f, v, path, err);
+    if (canon_is(c, "numpy.core.multiarray._reconstruct")) return recognize_reconstruct(f, v, v, path, err);
     if (canon_is(c, "numpy.core.numeric._frombuffer")) return recognize_frombuffer(f, v, path, err);
     if (canon_is(c, "numpy.core.multiarray.scalar")) return recognize_scalar(f, v, path, err);
     int jl = ckpt__joblib_class(v);
     if (jl) return ckpt__joblib_recognize(f, v, path, jl, err);
     return 0;
+}
+
+int ckpt__recognize_nested_array(ckpt_file *f, ckpt_value *root, const ckpt_value *as,
+                                 const char *path, ckpt_error *err) {
+    if (ckpt_value_kind(root) != CKPT_K_OBJECT ||
+        !canon_is(ckpt_value_callable(root), "numpy.core.multiarray._reconstruct"))
+        return 0;
+    return recognize_reconstruct(f, root, as, path, err);
 }

@@ -30,10 +30,11 @@ ckpt_status ckpt__npy_parse(ckpt_file *f, const uint8_t *p, size_t n, ckpt__npy_
 
 /* Add an array described by a .npy header whose data are `avail` bytes at
    `data` (which live as long as f).  `member` (may be NULL) names the archive
-   member / file.  Object-dtype .npy (a pickle) is listed as unavailable. */
-ckpt_status ckpt__npy_add(ckpt_file *f, const char *path, const ckpt__npy_header *h,
-                          const uint8_t *data, uint64_t avail, const char *member,
-                          ckpt__array **out, ckpt_error *err);
+   member / file.  Object-dtype .npy (a pickle) is listed as unavailable.
+   `value`: the graph node it stands for (a joblib NDArrayWrapper), or NULL. */
+ckpt_status ckpt__npy_add(ckpt_file *f, const char *path, const ckpt_value *value,
+                          const ckpt__npy_header *h, const uint8_t *data, uint64_t avail,
+                          const char *member, ckpt__array **out, ckpt_error *err);
 
 /* Fortran-order byte strides for shape (ndim entries) and itemsize. */
 void ckpt__np_fortran_strides(uint32_t ndim, const int64_t *shape, uint64_t itemsize,
@@ -68,6 +69,13 @@ ckpt_status ckpt__dtype_make_struct(ckpt_file *f, uint32_t n, const char *const 
 ckpt_status ckpt__dtype_make_subarray(ckpt_file *f, const ckpt_dtype_info *base, uint32_t ndim,
                                       const int64_t *shape, const ckpt_dtype_info **out,
                                       ckpt_error *err);
+
+/* The root `root` of a nested pickle holding one ndarray (joblib's object
+   arrays), listed under the graph node `as` (the NumpyArrayWrapper that sits
+   in the graph), so ckpt_file_array_of(as) finds it.  1 added, 0 root is not
+   a _reconstruct'ed ndarray, negative status on error. */
+int ckpt__recognize_nested_array(ckpt_file *f, ckpt_value *root, const ckpt_value *as,
+                                 const char *path, ckpt_error *err);
 
 /* joblib class names (canonical "module.name"), 0 if not one of them. */
 enum { CKPT__JL_NONE = 0, CKPT__JL_WRAPPER, CKPT__JL_ND, CKPT__JL_ZND };

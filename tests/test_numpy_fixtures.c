@@ -125,6 +125,49 @@ static void check_items(const char *where, ckpt_file *f, size_t i, const cJSON *
     }
 }
 
+/* The graph node at a dotted path (dict keys, list/tuple indices, object
+   attributes), NULL if a step does not resolve. */
+static const ckpt_value *node_at(const ckpt_value *root, const char *path) {
+    const ckpt_value *v = root;
+    char seg[256];
+    while (v && *path) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        if (n >= sizeof seg) return NULL;
+        memcpy(seg, path, n);
+        seg[n] = 0;
+        path += n + (dot ? 1 : 0);
+        ckpt_kind k = ckpt_value_kind(v);
+        if (k == CKPT_K_DICT) {
+            v = ckpt_dict_get(v, seg);
+        } else if (k == CKPT_K_LIST || k == CKPT_K_TUPLE) {
+            char *end;
+            unsigned long ix = strtoul(seg, &end, 10);
+            v = *end || ix >= ckpt_value_len(v) ? NULL : ckpt_value_item(v, ix);
+        } else if (k == CKPT_K_OBJECT) {
+            v = ckpt_value_attr(v, seg);
+        } else {
+            v = NULL;
+        }
+    }
+    return v;
+}
+
+/* Array i is listed under the node the graph holds at its path: for a joblib
+   wrapper (object arrays too, whose data is a nested pickle) that is the
+   NumpyArrayWrapper node, so ckpt_file_array_of(node) finds it. */
+static void check_node(const char *where, const ckpt_file *f, const char *path, size_t i) {
+    const ckpt_value *root = ckpt_file_root(f);
+    if (!root || !*path) return; /* .npy / .npz: arrays are not graph nodes */
+    const ckpt_value *node = node_at(root, path);
+    CHECKF(node != NULL, "%s: no graph node at the path", where);
+    size_t j = (size_t)-1;
+    ckpt_status st = node ? ckpt_file_array_of(f, node, &j) : CKPT_E_NOTFOUND;
+    CHECKF(st == CKPT_OK && j == i, "%s: ckpt_file_array_of(node at path) -> %s, index %zu want %zu",
+           where, ckpt_status_str(st), j, i);
+    if (st == CKPT_OK) CHECKF(ckpt_file_array(f, j)->value == node, "%s: record's node", where);
+}
+
 static void check_array(const char *file, ckpt_file *f, const cJSON *ja, int compressed) {
     const char *path = cJSON_GetObjectItem(ja, "path")->valuestring;
     char where[512];
@@ -133,6 +176,7 @@ static void check_array(const char *file, ckpt_file *f, const cJSON *ja, int com
     ckpt_status st = ckpt_file_find_array(f, path, &i);
     CHECKF(st == CKPT_OK, "%s: array not found", where);
     if (st != CKPT_OK) return;
+    check_node(where, f, path, i);
     const ckpt_array_info *ai = ckpt_file_array(f, i);
     check_dtype(where, ai->dtype, cJSON_GetObjectItem(ja, "dtype"));
     const cJSON *shape = cJSON_GetObjectItem(ja, "shape"), *strides = cJSON_GetObjectItem(ja, "strides");
