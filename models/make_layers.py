@@ -8,8 +8,9 @@ For every fixture NAME:
   NAME.pkl   the same state_dict as an OrderedDict of NumPy arrays (pickle protocol 4;
              bfloat16 has no NumPy dtype, so bf16 fixtures have no .pkl)
   NAME.json  {"kind": "torch_layers", "spec", "dtype", "inputs": rows,
-              "outputs": {"predict": rows}}  - PyTorch's forward pass (weights widened to
-              float32 for float16/bfloat16) on exactly those inputs, as float64.
+              "outputs": {"predict": rows}}  - PyTorch's forward pass on exactly those
+              inputs, as float64: in float64 for float64 weights, otherwise in float32
+              (float16/bfloat16 weights widened to float32).
 Fixed seeds: re-running rewrites identical files.
 """
 import collections
@@ -45,12 +46,13 @@ def make(name, sizes, acts, dtype, prefix="net", bias=True, seed=0):
             pickle.dump(npd, fh, protocol=4)
     gen = torch.Generator().manual_seed(seed + 1)
     X = torch.randn(20, sizes[0], generator=gen) * 2.0
-    h = X
+    wide = torch.float64 if dtype == torch.float64 else torch.float32
+    h = X.to(wide)
     with torch.no_grad():
         for i in range(len(sizes) - 1):
             key = "%s.%d" % (prefix, 2 * i)
-            w = sd[key + ".weight"].float()
-            b = sd[key + ".bias"].float() if bias else None
+            w = sd[key + ".weight"].to(wide)
+            b = sd[key + ".bias"].to(wide) if bias else None
             h = torch.nn.functional.linear(h, w, b)
             h = ACT[acts[i] or "identity"](h)
     doc = {"kind": "torch_layers", "spec": spec, "dtype": str(dtype).replace("torch.", ""),
