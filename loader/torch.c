@@ -591,16 +591,24 @@ static int dense(ckpt_file *f, ckpt__torch *t, const ckpt_value *value, const ch
     return st == CKPT_OK ? 1 : (int)st;
 }
 
-/* Old tar form: a PERSID whose id is a tensor key. */
+/* Old tar form: a PERSID whose id is a tensor key (t->tt is sorted by key,
+   strcmp order, keys unique: binary search). */
 static int tar_tensor(ckpt_file *f, ckpt__torch *t, ckpt_value *v, const char *path, ckpt_error *err) {
     const ckpt_value *id = ckpt_value_persid(v);
     size_t kl;
     const uint8_t *k = NULL;
     if (ckpt_value_kind(id) != CKPT_K_STR) return 0;
     k = ckpt_value_bytes(id, &kl);
-    for (size_t i = 0; i < t->ntt; i++) {
-        const ckpt__ttensor *tt = &t->tt[i];
-        if (strlen(tt->key) != kl || memcmp(tt->key, k, kl) != 0) continue;
+    for (size_t lo = 0, hi = t->ntt; lo < hi;) {
+        size_t mid = lo + (hi - lo) / 2, ml = strlen(t->tt[mid].key);
+        int c = memcmp(t->tt[mid].key, k, ml < kl ? ml : kl);
+        if (c == 0) c = (ml > kl) - (ml < kl);
+        if (c != 0) {
+            if (c < 0) lo = mid + 1;
+            else hi = mid;
+            continue;
+        }
+        const ckpt__ttensor *tt = &t->tt[mid];
         ckpt__tstorage *s = ckpt__torch_find(t, tt->storage, strlen(tt->storage));
         if (!s) return fail(err, path, CKPT_E_FORMAT, "tensor refers to a missing storage");
         ckpt_status st = ckpt__torch_add_tensor(f, t, path, v, s->elem, s, tt->offset, tt->ndim,

@@ -54,7 +54,7 @@ typedef struct ckpt__torch {
     void *owned;              /* an inflated pickle the graph borrows from */
     size_t owned_len;
     const char *dir;          /* record folder that persistent ids refer to ("data/") */
-    /* old tar form: tensors by key (torch_legacy.c) */
+    /* old tar form: tensors sorted by key (strcmp order, unique; torch_legacy.c) */
     struct ckpt__ttensor *tt;
     size_t ntt;
     void (*extra_free)(ckpt_file *f); /* format-specific cleanup (zip.c) */

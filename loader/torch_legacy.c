@@ -29,6 +29,7 @@
 #include "pickle_internal.h" /* ckpt__g_alloc / ckpt__g_copy */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CKPT__TORCH_LEGACY_PROTOCOL 1001
@@ -509,6 +510,10 @@ static ckpt_status tar_storages(ckpt_file *f, ckpt__torch *t, const tar_member *
     return CKPT_OK;
 }
 
+static int tt_cmp(const void *a, const void *b) {
+    return strcmp(((const ckpt__ttensor *)a)->key, ((const ckpt__ttensor *)b)->key);
+}
+
 static ckpt_status tar_tensors(ckpt_file *f, ckpt__torch *t, const tar_member *m, ckpt_error *err) {
     size_t pos = 0;
     uint64_t count;
@@ -553,6 +558,14 @@ static ckpt_status tar_tensors(ckpt_file *f, ckpt__torch *t, const tar_member *m
         tt[i].strides = dims + nd32;
         tt[i].offset = off;
     }
+    /* sorted for the recognizer's binary search; a key listed twice is refused */
+    qsort(tt, (size_t)count, sizeof *tt, tt_cmp);
+    for (size_t i = 1; i < (size_t)count; i++)
+        if (strcmp(tt[i - 1].key, tt[i].key) == 0) {
+            ckpt_error_member(err, m->name);
+            return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)m->off,
+                                  "torch tar: 'tensors': tensor key '%s' is listed twice", tt[i].key);
+        }
     return CKPT_OK;
 }
 
