@@ -327,8 +327,8 @@ static ckpt_status tar_scan(ckpt_file *f, tar_member *m, ckpt_error *err) {
             lname_len = (size_t)size;
             const uint8_t *z = memchr(lname, 0, lname_len);
             if (z) lname_len = (size_t)(z - lname);
-        } else if (type == 'g') {
-            /* global PAX header: nothing we use */
+        } else if (type == 'g' || type == 'K') {
+            /* global PAX header, GNU long link name: nothing we use */
         } else {
             char name[CKPT__TAR_MAX_NAME + 1];
             size_t nl = 0;

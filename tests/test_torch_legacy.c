@@ -482,6 +482,19 @@ static void tar_corruptions(void) {
         p = (size_t)info.end;
     }
     size_t nd_at = toff + p;
+    {
+        /* first tensor's key 10 -> 11, the key of the second */
+        size_t e0 = 0;
+        CHECK(ckpt_pickle_load(g, orig + toff, tsz, 0, NULL, &r, &info, NULL) == CKPT_OK);
+        e0 = (size_t)info.end;
+        memcpy(b, orig, n);
+        uint8_t *k10 = memmem(b + toff + e0, p - e0, "K\x0a", 2);
+        CHECK(k10 != NULL);
+        if (k10) {
+            k10[1] = 11;
+            expect(b, n, CKPT_E_FORMAT, "listed twice", "tar tensor key listed twice");
+        }
+    }
     uint32_t nd = orig[nd_at];
     CHECK_EQ_INT(nd, 2);
     memcpy(b, orig, n);
