@@ -184,7 +184,7 @@ static ckpt_status add_entry(ckpt_file *f, sharded *sh, const char *name, const 
                               "sharded: tensor '%.*s' is listed twice in weight_map (again in '%.*s')",
                               96, name, 96, sname);
     }
-    shard *s;
+    shard *s = NULL;
     ckpt_status st = get_shard(f, sh, sname, &s, err);
     if (st != CKPT_OK) return st;
     size_t i;
