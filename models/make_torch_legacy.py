@@ -18,6 +18,8 @@ from torch.load of these files (our own), checked against the saved objects.
                             JSON: torch reports them relative to the view,
                             ckpt relative to the root storage it shares
   legacy_sharded.index.json two legacy shards + index (weight_map)
+  tar_pax.pt, tar_gnu.pt    torch/tar_format.pt re-packed with PAX headers /
+                            in GNU format with a long-named member first
 """
 import io
 import json
@@ -178,6 +180,38 @@ def write_sharded():
     write_json("legacy_sharded.index.json", "sharded", 2, recs)
 
 
+def write_tar_variants():
+    """tar_format.pt's members re-packed by tarfile with PAX headers (path
+    and a size record, a long-named extra member first) and in GNU format
+    (a directory and a 150-character ././@LongLink name first)."""
+    import tarfile
+    src = os.path.join(HERE, "torch", "tar_format.pt")
+    with tarfile.open(src) as t:
+        members = [(m.name, t.extractfile(m).read()) for m in t.getmembers()]
+    for name, fmt in (("tar_pax.pt", tarfile.PAX_FORMAT), ("tar_gnu.pt", tarfile.GNU_FORMAT)):
+        path = os.path.join(OUT, name)
+        with tarfile.open(path, "w", format=fmt) as tar:
+            if fmt == tarfile.GNU_FORMAT:
+                d = tarfile.TarInfo("dir")
+                d.type = tarfile.DIRTYPE
+                d.mtime = 0
+                tar.addfile(d)
+            extra = tarfile.TarInfo("x" * 150)
+            extra.size = 3
+            extra.mtime = 0
+            tar.addfile(extra, io.BytesIO(b"abc"))
+            for mname, data in members:
+                ti = tarfile.TarInfo(mname)
+                ti.size = len(data)
+                ti.mtime = 0
+                if fmt == tarfile.PAX_FORMAT:
+                    ti.pax_headers = {"path": mname, "size": str(len(data)), "comment": "ckpt fixture"}
+                tar.addfile(ti, io.BytesIO(data))
+        loaded = mt.load_ours(path)
+        want = mt.load_ours(src)
+        write_json(name, "torch-tar", 2, mt.expected(want, loaded))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for fn in os.listdir(OUT):
@@ -189,6 +223,7 @@ def main():
     save_legacy("legacy_special.pt", mt.special_tensors())
     write_storage_views("legacy_storage_views.pt")
     write_sharded()
+    write_tar_variants()
     names = sorted(n[:-5] for n in os.listdir(OUT) if n.endswith(".json") and
                    (not n.endswith(".index.json") or n.endswith(".index.json.json")))
     with open(os.path.join(OUT, "INDEX"), "w") as fh:

@@ -525,6 +525,29 @@ static void tar_corruptions(void) {
     free(orig);
 }
 
+/* tar_pax.pt: the PAX "size" record wins over the ustar size field. */
+static void tar_pax_size(void) {
+    size_t n, off, sz;
+    uint8_t *b = (uint8_t *)tu_read_file(tu_model_path("torch_legacy/tar_pax.pt"), &n);
+    if (!b || !tar_find(b, n, "pickle", &off, &sz)) {
+        CHECKF(0, "tar_pax.pt: no 'pickle' member");
+        free(b);
+        return;
+    }
+    uint8_t *h = b + off - 512;
+    memcpy(h + 124, "00000000000", 12); /* ustar size 0; the PAX record says 105 */
+    tar_fix_checksum(h);
+    ckpt_file *f = NULL;
+    ckpt_error err;
+    ckpt_status st = open_mem(b, n, &f, &err);
+    CHECKF(st == CKPT_OK, "tar_pax.pt with ustar size 0: %s", st ? err.message : "");
+    if (st == CKPT_OK) {
+        CHECK_EQ_INT(ckpt_file_array_count(f), 3);
+        ckpt_close(f);
+    }
+    free(b);
+}
+
 /* A legacy file whose last storage is 1 GiB of hole: opening must not read it. */
 static void sparse_storage(void) {
     size_t n;
@@ -878,7 +901,7 @@ int main(int argc, char **argv) {
     /* models/make_torch_legacy.py */
     static const char *const extra[] = {"legacy_p1.pt",           "legacy_module.pt", "legacy_train.pt",
                                         "legacy_special.pt",      "legacy_storage_views.pt",
-                                        "legacy_sharded.index.json"};
+                                        "legacy_sharded.index.json", "tar_pax.pt", "tar_gnu.pt"};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) fixture("torch_legacy", extra[i]);
 
     prefixes("torch/legacy_p4.pt", (size_t)-1);
@@ -892,6 +915,7 @@ int main(int argc, char **argv) {
     flips("torch/legacy_views.pt", (size_t)-1);
     legacy_corruptions();
     tar_corruptions();
+    tar_pax_size();
     sparse_storage();
     allocfail_files();
     sharded_mixed();
