@@ -15,7 +15,8 @@
  * Rules.  Shard names are relative paths beside the index: no absolute path,
  * no "." / ".." / empty component, no backslash, no nested index.  Each
  * tensor is listed once and must exist in its shard; errors name the shard
- * (error member = the shard name as written in the weight_map).  Tensors
+ * (error member = the shard name as written in the weight_map); safetensors
+ * shards are refused as unsupported.  Tensors
  * that a shard has but the weight_map does not list are not exposed (counted
  * in a fact).
  */
@@ -67,6 +68,8 @@ static const char *bad_shard_name(const char *s) {
     if (s[0] == '/') return "is an absolute path";
     if (strchr(s, '\\')) return "contains a backslash";
     if (has_suffix(s, ".index.json")) return "is another index (nested indexes are not opened)";
+    if (has_suffix(s, ".safetensors"))
+        return "is a safetensors file (ckpt reads pickle-based checkpoints: torch zip / legacy)";
     for (const char *p = s;;) {
         const char *e = strchr(p, '/');
         size_t cl = e ? (size_t)(e - p) : strlen(p);
@@ -131,8 +134,8 @@ static ckpt_status get_shard(ckpt_file *f, sharded *sh, const char *name, shard 
     const char *why = bad_shard_name(name);
     if (why) {
         ckpt_error_member(err, name);
-        return ckpt_error_set(err, CKPT_E_FORMAT, -1, "sharded: shard file name '%.*s' %s", 128,
-                              name, why);
+        return ckpt_error_set(err, has_suffix(name, ".safetensors") ? CKPT_E_UNSUPPORTED : CKPT_E_FORMAT,
+                              -1, "sharded: shard file name '%.*s' %s", 128, name, why);
     }
     if (sh->n == sh->cap) {
         size_t ncap = sh->cap ? sh->cap * 2 : CKPT__SHARDED_INITIAL;
@@ -264,8 +267,13 @@ ckpt_status ckpt__open_sharded(ckpt_file *f, ckpt_error *err) {
         snprintf(b, sizeof b, "%.17g", ts->valuedouble);
         if (ckpt__file_add_fact(f, "index total_size", b) != CKPT_OK) goto oom;
     }
-    uint64_t unlisted = 0;
-    for (size_t i = 0; i < sh->n; i++) unlisted += ckpt_file_array_count(sh->s[i].file) - sh->s[i].used;
+    uint64_t unlisted = 0, bytes = 0;
+    for (size_t i = 0; i < sh->n; i++) {
+        unlisted += ckpt_file_array_count(sh->s[i].file) - sh->s[i].used;
+        bytes += ckpt_file_size(sh->s[i].file);
+    }
+    snprintf(b, sizeof b, "%llu", (unsigned long long)bytes);
+    if (ckpt__file_add_fact(f, "shard bytes", b) != CKPT_OK) goto oom;
     if (unlisted) {
         snprintf(b, sizeof b, "%llu", (unsigned long long)unlisted);
         if (ckpt__file_add_fact(f, "shard tensors not in weight_map", b) != CKPT_OK) goto oom;

@@ -823,6 +823,8 @@ static void sharded_mixed(void) {
     expect_index("{\"weight_map\": {\"emb.weight\": \"bad.index.json\"}}", CKPT_E_FORMAT, "bad.index.json",
                  "nested index");
     expect_index("{\"weight_map\": {\"emb.weight\": \"nope.pt\"}}", CKPT_E_IO, "nope.pt", "missing shard");
+    expect_index("{\"weight_map\": {\"emb.weight\": \"model-00001-of-00002.safetensors\"}}", CKPT_E_UNSUPPORTED,
+                 "model-00001-of-00002.safetensors", "safetensors shard");
     expect_index("{\"weight_map\": {\"no.such.tensor\": \"legacy_sd.pt\"}}", CKPT_E_FORMAT, "legacy_sd.pt",
                  "tensor not in its shard");
     expect_index("{\"weight_map\": {\"emb.weight\": \"legacy_sd.pt\", \"emb.weight\": \"legacy_sd.pt\"}}",
