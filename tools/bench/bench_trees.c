@@ -122,7 +122,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int64_t rows = (int64_t)(len / (NF * sizeof(double)));
-    ckpt_input dense = {CKPT_IN_DENSE, rows, NF, (const double *)xb, NULL, NULL, NULL, NULL};
+    ckpt_input dense = {CKPT_IN_DENSE, rows, NF, (const double *)xb, NULL, NULL, NULL, NULL, 0};
     ckpt_input dense1 = dense;
     dense1.n_rows = 1;
     /* documents: split lines in place */
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
             docs[k++] = p;
             p = db + i + 1;
         }
-    ckpt_input text = {CKPT_IN_TEXT, nd, 0, NULL, NULL, NULL, docs, NULL};
+    ckpt_input text = {CKPT_IN_TEXT, nd, 0, NULL, NULL, NULL, docs, NULL, 0};
     ckpt_input text1 = text;
     text1.n_rows = 1;
     int rc = bench(dir, "rf", &dense, &dense1, reps);
