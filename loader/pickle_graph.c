@@ -19,7 +19,7 @@
 typedef struct ghdr {
     struct ghdr *prev, *next;
     size_t size; /* payload bytes */
-    size_t pad_;
+    size_t map;  /* bytes of its own anonymous mapping (big blocks), 0 = from the allocator */
 } ghdr;
 
 typedef struct mchunk {
@@ -30,20 +30,60 @@ typedef struct mchunk {
 
 /* ------------------------------------------------------------------ memory */
 
-void *ckpt__g_alloc(ckpt_graph *g, size_t n) {
-    uint64_t total;
-    if (!ckpt__add_ok(n, sizeof(ghdr), &total) || total > SIZE_MAX) return NULL;
-    if (g->mem + total > g->limits.max_memory || g->mem + total < g->mem) {
-        g->limit_hit = 1;
-        return NULL;
-    }
-    ghdr *h = ckpt__realloc(&g->alloc, NULL, 0, (size_t)total);
-    if (!h) return NULL;
-    h->size = n;
+/* With the default allocator on Linux, blocks of at least BIG_BLOCK bytes
+   (list/dict item arrays of big containers, the machine's stack and memo) are
+   their own anonymous mappings, grown with mremap: the kernel moves page
+   table entries instead of realloc copying (and re-faulting) the whole array
+   each time it doubles.  glibc's own mmap threshold rises to 32 MB after the
+   first big free, so without this a second load copies every array. */
+#if defined(CKPT_HAVE_MMAP_CHUNKS) && defined(MREMAP_MAYMOVE)
+#define CKPT_HAVE_BIG_BLOCKS 1
+#define BIG_BLOCK ((size_t)32 << 20)
+#define PAGE_ROUND(n) (((n) + (size_t)4095) & ~(size_t)4095)
+#endif
+
+static void block_link(ckpt_graph *g, ghdr *h) {
     h->prev = NULL;
     h->next = g->allocs;
     if (g->allocs) ((ghdr *)g->allocs)->prev = h;
     g->allocs = h;
+}
+
+static void block_release(ckpt_graph *g, ghdr *h) {
+#ifdef CKPT_HAVE_BIG_BLOCKS
+    if (h->map) {
+        munmap(h, h->map);
+        return;
+    }
+#endif
+    ckpt__free(&g->alloc, h, h->size + sizeof(ghdr));
+}
+
+void *ckpt__g_alloc(ckpt_graph *g, size_t n) {
+    uint64_t total;
+    if (!ckpt__add_ok(n, sizeof(ghdr), &total) || total > SIZE_MAX - 4096) return NULL;
+    if (g->mem + total > g->limits.max_memory || g->mem + total < g->mem) {
+        g->limit_hit = 1;
+        return NULL;
+    }
+    ghdr *h = NULL;
+    size_t map = 0;
+#ifdef CKPT_HAVE_BIG_BLOCKS
+    if (!g->alloc.realloc_fn && total >= BIG_BLOCK) {
+        map = PAGE_ROUND((size_t)total);
+        void *p = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return NULL;
+#ifdef MADV_HUGEPAGE
+        if (map >= ((size_t)2 << 20)) madvise(p, map, MADV_HUGEPAGE);
+#endif
+        h = p;
+    }
+#endif
+    if (!h) h = ckpt__realloc(&g->alloc, NULL, 0, (size_t)total);
+    if (!h) return NULL;
+    h->size = n;
+    h->map = map;
+    block_link(g, h);
     g->mem += total;
     return h + 1;
 }
@@ -52,15 +92,38 @@ void *ckpt__g_realloc(ckpt_graph *g, void *p, size_t n) {
     if (!p) return ckpt__g_alloc(g, n);
     ghdr *h = (ghdr *)p - 1;
     uint64_t total;
-    if (!ckpt__add_ok(n, sizeof(ghdr), &total) || total > SIZE_MAX) return NULL;
+    if (!ckpt__add_ok(n, sizeof(ghdr), &total) || total > SIZE_MAX - 4096) return NULL;
     uint64_t old_total = h->size + sizeof(ghdr);
     if (total > old_total && g->mem + (total - old_total) > g->limits.max_memory) {
         g->limit_hit = 1;
         return NULL;
     }
     ghdr *prev = h->prev, *next = h->next;
-    ghdr *nh = ckpt__realloc(&g->alloc, h, (size_t)old_total, (size_t)total);
-    if (!nh) return NULL;
+    ghdr *nh = NULL;
+#ifdef CKPT_HAVE_BIG_BLOCKS
+    if (!g->alloc.realloc_fn && (h->map || total >= BIG_BLOCK)) {
+        if (h->map && total >= BIG_BLOCK) { /* mapping -> mapping: no copy */
+            size_t map = PAGE_ROUND((size_t)total);
+            void *q = map == h->map ? (void *)h : mremap(h, h->map, map, MREMAP_MAYMOVE);
+            if (q == MAP_FAILED) return NULL;
+#ifdef MADV_HUGEPAGE
+            if (map >= ((size_t)2 << 20)) madvise(q, map, MADV_HUGEPAGE);
+#endif
+            nh = q;
+            nh->map = map;
+        } else { /* crossing BIG_BLOCK: a new block and one copy */
+            void *q = ckpt__g_alloc(g, n);
+            if (!q) return NULL;
+            memcpy(q, p, h->size < n ? h->size : n);
+            ckpt__g_free(g, p);
+            return q;
+        }
+    }
+#endif
+    if (!nh) {
+        nh = ckpt__realloc(&g->alloc, h, (size_t)old_total, (size_t)total);
+        if (!nh) return NULL;
+    }
     if (prev) prev->next = nh;
     else g->allocs = nh;
     if (next) next->prev = nh;
@@ -76,12 +139,12 @@ void ckpt__g_free(ckpt_graph *g, void *p) {
     else g->allocs = h->next;
     if (h->next) h->next->prev = h->prev;
     g->mem -= h->size + sizeof(ghdr);
-    ckpt__free(&g->alloc, h, h->size + sizeof(ghdr));
+    block_release(g, h);
 }
 
 uint8_t *ckpt__g_copy(ckpt_graph *g, const uint8_t *p, size_t n) {
     if (n == SIZE_MAX) return NULL;
-    uint8_t *d = ckpt__g_alloc(g, n + 1);
+    uint8_t *d = ckpt__g_arena(g, n + 1);
     if (!d) return NULL;
     if (n) memcpy(d, p, n);
     d[n] = 0;
@@ -89,7 +152,9 @@ uint8_t *ckpt__g_copy(ckpt_graph *g, const uint8_t *p, size_t n) {
 }
 
 #define NODE_HDR offsetof(ckpt_value, u)
+_Static_assert(offsetof(ckpt_value, u) + 8 == CKPT__NODE_SMALL, "small node size");
 #define CHUNK_MIN ((size_t)16 << 10)
+#define ARENA_MAX ((size_t)1 << 10) /* ckpt__g_arena: bigger requests are separate blocks */
 #define CHUNK_MAX ((size_t)16 << 20)
 
 static size_t node_size(ckpt_kind kind) {
@@ -115,47 +180,62 @@ static size_t node_size(ckpt_kind kind) {
     }
 }
 
+/* Refill the bump chunk so that it has at least `size` bytes (size <= CHUNK_MIN). */
+static int chunk_refill(ckpt_graph *g, size_t size) {
+    /* chunks grow with the graph so that big graphs make few large allocations */
+    size_t n = (size_t)g->nnodes * 16;
+    if (n < CHUNK_MIN) n = CHUNK_MIN;
+    if (n > CHUNK_MAX) n = CHUNK_MAX;
+    if (n < size) n = size;
+    uint8_t *c = NULL;
+#ifdef CKPT_HAVE_MMAP_CHUNKS
+    /* Big chunks with the default allocator: anonymous mappings that may
+       use transparent huge pages. */
+    if (!g->alloc.realloc_fn && n >= ((size_t)2 << 20)) {
+        size_t bytes = (n + ((size_t)2 << 20) - 1) & ~(((size_t)2 << 20) - 1);
+        if (g->mem + bytes > g->limits.max_memory) {
+            g->limit_hit = 1;
+            return 0;
+        }
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p != MAP_FAILED) {
+#ifdef MADV_HUGEPAGE
+            madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+            mchunk *mc = p;
+            mc->next = g->mchunks;
+            mc->size = bytes;
+            g->mchunks = mc;
+            g->mem += bytes;
+            c = (uint8_t *)p + 64;
+            n = bytes - 64;
+        }
+    }
+#endif
+    if (!c) c = ckpt__g_alloc(g, n);
+    if (!c) return 0;
+    g->chunk = c;
+    g->chunk_left = n;
+    return 1;
+}
+
+void *ckpt__g_arena(ckpt_graph *g, size_t n) {
+    if (n > ARENA_MAX) return ckpt__g_alloc(g, n);
+    n = (n + 7) & ~(size_t)7;
+    if (g->chunk_left < n && !chunk_refill(g, n)) return NULL;
+    void *p = g->chunk;
+    g->chunk += n;
+    g->chunk_left -= n;
+    return p;
+}
+
 ckpt_value *ckpt__g_node_sized(ckpt_graph *g, ckpt_kind kind, size_t size) {
     size = (size + 7) & ~(size_t)7;
-    if (g->chunk_left < size) {
-        if (g->nnodes >= UINT32_MAX - 1) { /* ids are 32-bit */
-            g->limit_hit = 1;
-            return NULL;
-        }
-        /* chunks grow with the graph so that big graphs make few large allocations */
-        size_t n = (size_t)g->nnodes * 16;
-        if (n < CHUNK_MIN) n = CHUNK_MIN;
-        if (n > CHUNK_MAX) n = CHUNK_MAX;
-        uint8_t *c = NULL;
-#ifdef CKPT_HAVE_MMAP_CHUNKS
-        /* Big chunks with the default allocator: anonymous mappings that may
-           use transparent huge pages. */
-        if (!g->alloc.realloc_fn && n >= ((size_t)2 << 20)) {
-            size_t bytes = (n + ((size_t)2 << 20) - 1) & ~(((size_t)2 << 20) - 1);
-            if (g->mem + bytes > g->limits.max_memory) {
-                g->limit_hit = 1;
-                return NULL;
-            }
-            void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (p != MAP_FAILED) {
-#ifdef MADV_HUGEPAGE
-                madvise(p, bytes, MADV_HUGEPAGE);
-#endif
-                mchunk *mc = p;
-                mc->next = g->mchunks;
-                mc->size = bytes;
-                g->mchunks = mc;
-                g->mem += bytes;
-                c = (uint8_t *)p + 64;
-                n = bytes - 64;
-            }
-        }
-#endif
-        if (!c) c = ckpt__g_alloc(g, n);
-        if (!c) return NULL;
-        g->chunk = c;
-        g->chunk_left = n;
+    if (g->nnodes >= UINT32_MAX - 1) { /* ids are 32-bit */
+        g->limit_hit = 1;
+        return NULL;
     }
+    if (g->chunk_left < size && !chunk_refill(g, size)) return NULL;
     ckpt_value *v = (ckpt_value *)g->chunk;
     g->chunk += size;
     g->chunk_left -= size;
@@ -204,7 +284,7 @@ void ckpt_graph_free(ckpt_graph *g) {
     ghdr *h = g->allocs;
     while (h) {
         ghdr *n = h->next;
-        ckpt__free(&g->alloc, h, h->size + sizeof(ghdr));
+        block_release(g, h);
         h = n;
     }
     ckpt_allocator a = g->alloc;
@@ -219,24 +299,31 @@ uint64_t ckpt_graph_node_count(const ckpt_graph *g) { return g ? g->nnodes : 0; 
 
 static void small_bytes(ckpt_value *v) {
     int64_t x = v->u.i.v;
-    uint8_t b[8];
-    for (int k = 0; k < 8; k++) b[k] = (uint8_t)((uint64_t)x >> (8 * k));
-    int n = 8;
-    if (x == 0) n = 0;
-    else if (x > 0) {
-        while (n > 1 && b[n - 1] == 0 && !(b[n - 2] & 0x80)) n--;
-    } else {
-        while (n > 1 && b[n - 1] == 0xff && (b[n - 2] & 0x80)) n--;
+    /* minimal two's complement length: magnitude bits + a sign bit, in bytes */
+    uint64_t mag = x < 0 ? ~(uint64_t)x : (uint64_t)x;
+    int n = 0;
+    if (x != 0) {
+#if defined(__GNUC__)
+        int bits = mag ? 64 - __builtin_clzll(mag) : 0;
+#else
+        int bits = 0;
+        while (mag >> bits) bits++;
+#endif
+        n = bits / 8 + 1; /* (bits + 1 sign bit + 7) / 8 */
     }
 #if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-    memcpy(v->u.i.small, b, 8);
+    for (int k = 0; k < 8; k++) v->u.i.small[k] = (uint8_t)((uint64_t)x >> (8 * k));
 #endif
     v->iblen = (uint8_t)n;
 }
 
 ckpt_value *ckpt__int_from_i64(ckpt_graph *g, int64_t x) {
     if (x >= 0 && x < 256 && g->small_ints[x]) return g->small_ints[x];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    ckpt_value *v = ckpt__g_node_small(g, CKPT_K_INT);
+#else
     ckpt_value *v = ckpt__g_node(g, CKPT_K_INT);
+#endif
     if (!v) return NULL;
     v->u.i.v = x;
     small_bytes(v);
@@ -521,7 +608,17 @@ ckpt_status ckpt__c_reserve(ckpt_graph *g, ckpt_value *c, size_t extra) {
     while (nc < need) nc *= 2;
     uint64_t bytes;
     if (!ckpt__mul_ok(nc, sizeof(ckpt_value *), &bytes) || bytes > SIZE_MAX) return CKPT_E_LIMIT;
-    ckpt_value **ni = ckpt__g_realloc(g, c->u.c.items, (size_t)bytes);
+    ckpt_value **ni;
+    if (c->flags & CKPT__VF_ARENA) { /* arena items cannot grow in place: copy to a block */
+        ni = ckpt__g_alloc(g, (size_t)bytes);
+        if (ni) {
+            size_t used = c->u.c.len * per;
+            if (used) memcpy(ni, c->u.c.items, used * sizeof *ni);
+            c->flags &= (uint8_t)~CKPT__VF_ARENA;
+        }
+    } else {
+        ni = ckpt__g_realloc(g, c->u.c.items, (size_t)bytes);
+    }
     if (!ni) {
         if (g->limit_hit) {
             g->limit_hit = 0;
@@ -531,6 +628,23 @@ ckpt_status ckpt__c_reserve(ckpt_graph *g, ckpt_value *c, size_t extra) {
     }
     c->u.c.items = ni;
     c->u.c.cap = (size_t)nc;
+    return CKPT_OK;
+}
+
+ckpt_status ckpt__c_init_fixed(ckpt_graph *g, ckpt_value *c, size_t n) {
+    if (n > g->limits.max_container) return CKPT_E_LIMIT;
+    if (c->u.c.items || n > ARENA_MAX / sizeof(ckpt_value *)) return ckpt__c_reserve(g, c, n);
+    if (n == 0) return CKPT_OK;
+    c->u.c.items = ckpt__g_arena(g, n * sizeof(ckpt_value *));
+    if (!c->u.c.items) {
+        if (g->limit_hit) {
+            g->limit_hit = 0;
+            return CKPT_E_LIMIT;
+        }
+        return CKPT_E_NOMEM;
+    }
+    c->u.c.cap = n;
+    c->flags |= CKPT__VF_ARENA;
     return CKPT_OK;
 }
 

@@ -8,12 +8,15 @@
 
 #include "loader_internal.h"
 
+#include <string.h>
+
 /* node flags */
 #define CKPT__VF_BIG 1u        /* INT: value in u.i.big (does not fit int64) */
 #define CKPT__VF_READONLY 2u   /* BUFFER: READONLY_BUFFER applied */
 #define CKPT__VF_HASHED 4u     /* hash computed */
 #define CKPT__VF_UNHASHABLE 8u /* list/dict/... or a tuple holding one */
 #define CKPT__VF_PAYLOAD 16u   /* payload attached (OBJECT) */
+#define CKPT__VF_ARENA 32u     /* container: items in arena memory (ckpt__g_arena), not a block */
 
 typedef struct ckpt__objx {
     ckpt_value *callable, *args, *kwargs;
@@ -99,12 +102,34 @@ void ckpt__g_free(ckpt_graph *g, void *p);
 ckpt_value *ckpt__g_node(ckpt_graph *g, ckpt_kind kind);
 /* node with an explicit size (>= header + what the kind's fields need) */
 ckpt_value *ckpt__g_node_sized(ckpt_graph *g, ckpt_kind kind, size_t size);
-/* copy bytes into the graph (NUL-terminated for convenience) */
+/* Bump memory from the node chunks, 8-aligned, never freed or grown on its
+   own (released with the graph; up to 1 KB, bigger requests fall back to
+   ckpt__g_alloc). */
+void *ckpt__g_arena(ckpt_graph *g, size_t n);
+/* Node of a kind whose size is CKPT__NODE_SMALL (small INT on little-endian
+   hosts, FLOAT, NONE, BOOL): inline bump allocation, the common case. */
+#define CKPT__NODE_SMALL 24
+static inline ckpt_value *ckpt__g_node_small(ckpt_graph *g, ckpt_kind kind) {
+    if (g->chunk_left >= CKPT__NODE_SMALL && g->nnodes < UINT32_MAX - 1) {
+        ckpt_value *v = (ckpt_value *)g->chunk;
+        g->chunk += CKPT__NODE_SMALL;
+        g->chunk_left -= CKPT__NODE_SMALL;
+        memset(v, 0, CKPT__NODE_SMALL);
+        v->kind = (uint8_t)kind;
+        v->id = (uint32_t)g->nnodes++;
+        return v;
+    }
+    return ckpt__g_node_sized(g, kind, CKPT__NODE_SMALL);
+}
+/* copy bytes into the graph (NUL-terminated for convenience; arena memory) */
 uint8_t *ckpt__g_copy(ckpt_graph *g, const uint8_t *p, size_t n);
 
 /* containers; CKPT_E_NOMEM / CKPT_E_LIMIT on failure */
 ckpt_status ckpt__c_append(ckpt_graph *g, ckpt_value *c, ckpt_value *item);
 ckpt_status ckpt__c_reserve(ckpt_graph *g, ckpt_value *c, size_t extra);
+/* room for exactly n items in an empty container that is unlikely to grow
+   (tuples): small ones take arena memory (copied to a block if they grow) */
+ckpt_status ckpt__c_init_fixed(ckpt_graph *g, ckpt_value *c, size_t n);
 /* dict set with Python key equality; CKPT_E_TYPE for an unhashable key */
 ckpt_status ckpt__dict_set(ckpt_graph *g, ckpt_value *d, ckpt_value *k, ckpt_value *v);
 /* set add with Python equality (duplicates dropped) */

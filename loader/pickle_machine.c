@@ -107,7 +107,7 @@ static ckpt_status read_line(machine *m, const uint8_t **line, size_t *n) {
 
 static inline size_t cur_mark(const machine *m) { return m->nmarks ? m->marks[m->nmarks - 1] : 0; }
 
-static ckpt_status push(machine *m, ckpt_value *v) {
+static ckpt_status push_slow(machine *m, ckpt_value *v) {
     if (!v) return nomem(m);
     if (m->sp == m->scap) {
         if (m->sp >= m->g->limits.max_stack)
@@ -122,6 +122,14 @@ static ckpt_status push(machine *m, ckpt_value *v) {
     }
     m->stack[m->sp++] = v;
     return CKPT_OK;
+}
+
+static inline ckpt_status push(machine *m, ckpt_value *v) {
+    if (v && m->sp < m->scap) {
+        m->stack[m->sp++] = v;
+        return CKPT_OK;
+    }
+    return push_slow(m, v);
 }
 
 static ckpt_status pop(machine *m, ckpt_value **out) {
@@ -519,7 +527,7 @@ static ckpt_value *tuple_from(machine *m, ckpt_value **items, size_t n) {
     if (n == 0) return m->g->empty_tuple;
     if (n > m->g->limits.max_container) return NULL;
     ckpt_value *t = ckpt__g_node(m->g, CKPT_K_TUPLE);
-    if (!t || ckpt__c_reserve(m->g, t, n) != CKPT_OK) return NULL;
+    if (!t || ckpt__c_init_fixed(m->g, t, n) != CKPT_OK) return NULL;
     memcpy(t->u.c.items, items, n * sizeof *items);
     t->u.c.len = n;
     return t;
@@ -693,8 +701,10 @@ ckpt_status ckpt_pickle_load(ckpt_graph *g, const uint8_t *buf, size_t len, size
             break;
         }
         if (info) info->opcode_count[op]++;
-        int proto = ckpt_opcode_proto(op);
-        if (proto > m->max_proto) m->max_proto = proto;
+        if (m->protocol < 0) { /* only reported when no PROTO opcode names it */
+            int proto = ckpt_opcode_proto(op);
+            if (proto > m->max_proto) m->max_proto = proto;
+        }
         const uint8_t *p = m->buf + m->pos;
         switch (op) {
         case '(': /* MARK */
@@ -776,7 +786,7 @@ ckpt_status ckpt_pickle_load(ckpt_graph *g, const uint8_t *buf, size_t len, size
             m->pos += 8;
             double d;
             memcpy(&d, &u, 8);
-            v = ckpt__g_node(g, CKPT_K_FLOAT);
+            v = ckpt__g_node_small(g, CKPT_K_FLOAT);
             if (v) v->u.f = d;
             st = push(m, v);
             break;

@@ -3,11 +3,11 @@
  *
  *   bench_pickle [-r REPEATS] FILE...
  *
- * For each file: read it into memory, then REPEATS times (best time kept)
+ * For each file: read it into memory, then REPEATS times (median time kept)
  * create a graph, run every pickle of the file, and free the graph.  Two
  * variants: flags 0 (str/bytes copied into the graph, like CPython makes
  * objects) and CKPT_GRAPH_BORROW_INPUT.  Prints one tab-separated line per file:
- *   name  bytes  ops  best_load_s  best_load_borrow_s  free_s  graph_bytes
+ *   name  bytes  ops  median_load_s  median_load_borrow_s  median_free_s  graph_bytes  min_load_s
  * tools/bench/bench_pickle.sh joins this with CPython's pickle.loads timings.
  */
 #include <stdio.h>
@@ -81,11 +81,24 @@ static int run_once(const unsigned char *buf, size_t len, unsigned flags, double
     return 1;
 }
 
+#define MAX_REPEATS 101
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *t, int n) {
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
 int main(int argc, char **argv) {
     int repeats = 5, first = 1;
     if (argc > 2 && strcmp(argv[1], "-r") == 0) {
         repeats = atoi(argv[2]);
         if (repeats < 1) repeats = 1;
+        if (repeats > MAX_REPEATS) repeats = MAX_REPEATS;
         first = 3;
     }
     if (first >= argc) {
@@ -103,20 +116,22 @@ int main(int argc, char **argv) {
         }
         const char *name = strrchr(argv[a], '/');
         name = name ? name + 1 : argv[a];
-        double best[2] = {1e30, 1e30}, best_free = 1e30;
+        double t[2][MAX_REPEATS], tf[MAX_REPEATS];
         uint64_t ops = 0, mem = 0;
         int ok = 1;
         for (int v = 0; v < 2 && ok; v++) {
             for (int r = 0; r < repeats && ok; r++) {
-                double ls, fs;
+                double ls = 0, fs = 0;
                 ok = run_once(buf, len, v ? CKPT_GRAPH_BORROW_INPUT : 0, &ls, &fs, &ops, &mem);
-                if (ls < best[v]) best[v] = ls;
-                if (v == 0 && fs < best_free) best_free = fs;
+                t[v][r] = ls;
+                if (v == 0) tf[r] = fs;
             }
         }
-        if (ok)
-            printf("%s\t%zu\t%llu\t%.6f\t%.6f\t%.6f\t%llu\n", name, len, (unsigned long long)ops,
-                   best[0], best[1], best_free, (unsigned long long)mem);
+        if (ok) {
+            double m0 = median(t[0], repeats), m1 = median(t[1], repeats), mf = median(tf, repeats);
+            printf("%s\t%zu\t%llu\t%.6f\t%.6f\t%.6f\t%llu\t%.6f\n", name, len, (unsigned long long)ops,
+                   m0, m1, mf, (unsigned long long)mem, t[0][0]);
+        }
         else
             rc = 1;
         fflush(stdout);

@@ -6,15 +6,16 @@
 # 1. builds bench_pickle in BUILD_DIR (default <repo>/build-bench, Release, no sanitizers);
 # 2. writes the inputs with tools/bench/bench_pickle_gen.py (our own data, fixed seed,
 #    tens of MB, so they live in $CKPT_BENCH_DIR, default /tmp/ckpt-bench, not in git);
-# 3. times ckpt (best of REPEATS, graph creation + every pickle of the file; str/bytes
+# 3. times ckpt (median of REPEATS, graph creation + every pickle of the file; str/bytes
 #    copied, and again with CKPT_GRAPH_BORROW_INPUT) and CPython's C unpickler
-#    (pickle.loads, best of REPEATS, gc disabled while timing) on the same files;
-# 4. prints a table: ratio = CPython seconds / ckpt seconds (the issue's bar: >= 2).
+#    (pickle.loads, median of REPEATS, gc disabled while timing) on the same files;
+# 4. prints a table: ratio = CPython seconds / ckpt seconds (the issue's bar: >= 2),
+#    medians; the machine (CPU, cores, load) is printed above it.
 # Not part of ctest: timings are printed, never asserted.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$SRC/build-bench}
-REPEATS=${2:-5}
+REPEATS=${2:-9}
 OUT=${CKPT_BENCH_DIR:-/tmp/ckpt-bench}
 PY=/usr/bin/python3
 
@@ -37,7 +38,7 @@ reps = int(sys.argv[1])
 for path in sys.argv[2:]:
     with open(path, "rb") as f:
         data = f.read()
-    best = 1e30
+    times = []
     for _ in range(reps):
         gc.collect()
         gc.disable()
@@ -46,18 +47,23 @@ for path in sys.argv[2:]:
         t1 = time.perf_counter()
         gc.enable()
         del obj
-        best = min(best, t1 - t0)
-    print("%s\t%.6f" % (os.path.basename(path), best))
+        times.append(t1 - t0)
+    times.sort()
+    n = len(times)
+    med = times[n // 2] if n % 2 else 0.5 * (times[n // 2 - 1] + times[n // 2])
+    print("%s\t%.6f\t%.6f" % (os.path.basename(path), med, times[0]))
 PYEOF
 
-echo "ckpt_pickle_load vs CPython $("$PY" -c 'import sys; print(sys.version.split()[0])') pickle.loads (best of $REPEATS, same bytes)"
+CPU=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
+echo "machine: $CPU, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(uname -sr)"
+echo "ckpt_pickle_load vs CPython $("$PY" -c 'import sys; print(sys.version.split()[0])') pickle.loads (median of $REPEATS, same bytes; min in parentheses)"
 awk -F'\t' '
-  NR == FNR { py[$1] = $2; next }
-  BEGIN { printf "%-18s %9s %10s %10s %10s %10s %8s %8s\n", "file", "MB", "opcodes", "cpython_s", "ckpt_s", "borrow_s", "ratio", "ratio_b" }
+  NR == FNR { py[$1] = $2; pymin[$1] = $3; next }
+  BEGIN { printf "%-18s %6s %9s %19s %19s %9s %8s %8s %5s\n", "file", "MB", "opcodes", "cpython_s (min)", "ckpt_s (min)", "borrow_s", "ratio", "ratio_b", ">=2x" }
   {
     p = py[$1]; r = (p > 0 && $4 > 0) ? p / $4 : 0; rb = (p > 0 && $5 > 0) ? p / $5 : 0
-    printf "%-18s %9.1f %10d %10.4f %10.4f %10.4f %7.2fx %7.2fx\n", $1, $2 / 1048576, $3, p, $4, $5, r, rb
-    n++; lr += log(r); lb += log(rb); tp += p; tc += $4
+    printf "%-18s %6.1f %9d %9.4f (%7.4f) %9.4f (%7.4f) %9.4f %7.2fx %7.2fx %5s\n", $1, $2 / 1048576, $3, p, pymin[$1], $4, $8, $5, r, rb, r >= 2 ? "yes" : "NO"
+    n++; lr += log(r); lb += log(rb); tp += p; tc += $4; if (r < 2) miss++
   }
-  END { if (n) printf "%-18s %9s %10s %10.4f %10.4f %10s %7.2fx %8s  (geomean %.2fx, borrow %.2fx)\n", "total", "", "", tp, tc, "", tp / tc, "", exp(lr / n), exp(lb / n) }
+  END { if (n) printf "%-18s %6s %9s %9.4f %9s %9.4f %9s %9s %7.2fx %8s  (geomean %.2fx, borrow %.2fx; %d below 2x)\n", "total", "", "", tp, "", tc, "", "", tp / tc, "", exp(lr / n), exp(lb / n), miss }
 ' "$PYT" "$CK"
