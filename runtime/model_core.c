@@ -399,6 +399,8 @@ static const ckpt_value *walk_path(const ckpt_value *v, const char *path)
     return v;
 }
 
+static int auto_threads(void);
+
 ckpt_status ckpt_model_wrap(ckpt_est *e, const ckpt_model_opts *opts, ckpt_model **out,
                             ckpt_error *err)
 {
@@ -408,7 +410,8 @@ ckpt_status ckpt_model_wrap(ckpt_est *e, const ckpt_model_opts *opts, ckpt_model
         return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
     }
     m->est = e;
-    m->n_threads = opts ? opts->n_threads : 0;
+    /* resolved once here: sysconf() reads sysfs, far too slow for every call */
+    m->n_threads = opts && opts->n_threads > 0 ? opts->n_threads : auto_threads();
     *out = m;
     return CKPT_OK;
 }
@@ -534,7 +537,7 @@ ckpt_status ckpt_model_run(const ckpt_model *m, ckpt_method method, const ckpt_i
         return ckpt_error_set(err, CKPT_E_ARG, -1, "invalid method %d", (int)method);
     const ckpt_est *e = m->est;
     ckpt_out_kind ok = e->out_kind[method];
-    int nt = m->n_threads > 0 ? m->n_threads : auto_threads();
+    int nt = m->n_threads;
     if (nt > CKPT_RT_MAX_THREADS)
         nt = CKPT_RT_MAX_THREADS;
     /* Split dense batches over threads; CSR / text outputs and small batches

@@ -38,6 +38,30 @@
 #define CKPT_RT_MAX_LABEL_LEN  ((size_t)1 << 20)
 #define CKPT_RT_CHUNK_ROWS     1024                 /* rows per scratch block */
 
+/* Hot fixed-width loops are compiled twice on x86-64 with GCC (AVX2 and the
+   baseline), the loader picks one at start-up (ifunc).  Same operations in the
+   same order either way: results do not depend on the clone (no FMA: ISO C
+   mode keeps -ffp-contract=off). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define CKPT_RT_CLONES __attribute__((target_clones("avx2", "default"), noinline))
+#else
+#define CKPT_RT_CLONES
+#endif
+
+/* 4 doubles as one value (GCC / clang vector extensions): lane-wise + - *,
+   exactly the scalar operations per lane.  CKPT_RT_V4 is 0 elsewhere (then
+   the callers use plain loops). */
+#if defined(__GNUC__)
+#define CKPT_RT_V4 1
+typedef double ckpt_v4d __attribute__((vector_size(32)));
+/* macros, not functions: a vector passed by value changes ABI between the
+   AVX2 and baseline clones */
+#define CKPT_V4_LOAD(v, p) __builtin_memcpy(&(v), (p), sizeof(ckpt_v4d))
+#define CKPT_V4_STORE(p, v) __builtin_memcpy((p), &(v), sizeof(ckpt_v4d))
+#else
+#define CKPT_RT_V4 0
+#endif
+
 /* Class labels copied out of classes_. */
 typedef struct ckpt_labels {
     ckpt_label_kind kind;

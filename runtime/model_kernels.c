@@ -39,6 +39,37 @@ void ckpt_k_gemm_nt(const double *X, int64_t n, int64_t d, const double *W, int6
                 out[r * k + j] += b[j];
 }
 
+/* o[0..NN_LANES) = x . W[:, 0..NN_LANES) for W with row stride ldw, each sum
+   over c in order (fixed-width lanes: kept in vector registers). */
+#define NN_LANES 8
+CKPT_RT_CLONES static void nn_lanes(const double *restrict x, int64_t d,
+                                    const double *restrict W, int64_t ldw, double *restrict o)
+{
+#if CKPT_RT_V4 && NN_LANES == 8
+    ckpt_v4d a0 = {0, 0, 0, 0}, a1 = a0;
+    for (int64_t c = 0; c < d; c++) {
+        const ckpt_v4d xc = {x[c], x[c], x[c], x[c]};
+        ckpt_v4d w0, w1;
+        CKPT_V4_LOAD(w0, W + c * ldw);
+        CKPT_V4_LOAD(w1, W + c * ldw + 4);
+        a0 += xc * w0;
+        a1 += xc * w1;
+    }
+    CKPT_V4_STORE(o, a0);
+    CKPT_V4_STORE(o + 4, a1);
+#else
+    double acc[NN_LANES] = {0};
+    for (int64_t c = 0; c < d; c++) {
+        const double xc = x[c];
+        const double *restrict w = W + c * ldw;
+        for (int q = 0; q < NN_LANES; q++)
+            acc[q] += xc * w[q];
+    }
+    for (int q = 0; q < NN_LANES; q++)
+        o[q] = acc[q];
+#endif
+}
+
 void ckpt_k_gemm_nn(const double *X, int64_t n, int64_t d, const double *W, int64_t k,
                     const double *b, double *out)
 {
@@ -47,14 +78,15 @@ void ckpt_k_gemm_nn(const double *X, int64_t n, int64_t d, const double *W, int6
     if (n * d * k <= CKPT_K_SMALL_FLOPS || d == 0) {
         for (int64_t r = 0; r < n; r++) {
             double *o = out + r * k;
-            for (int64_t j = 0; j < k; j++)
-                o[j] = 0.0;
             const double *x = X + r * d;
-            for (int64_t c = 0; c < d; c++) {
-                const double xc = x[c];
-                const double *w = W + c * k;
-                for (int64_t j = 0; j < k; j++)
-                    o[j] += xc * w[j];
+            int64_t j0 = 0;
+            for (; j0 + NN_LANES <= k; j0 += NN_LANES)
+                nn_lanes(x, d, W + j0, k, o + j0);
+            for (int64_t j = j0; j < k; j++) {
+                double s = 0.0;
+                for (int64_t c = 0; c < d; c++)
+                    s += x[c] * W[c * k + j];
+                o[j] = s;
             }
             if (b)
                 for (int64_t j = 0; j < k; j++)

@@ -62,6 +62,8 @@ static void apply_act(act a, double *x, int64_t n, int64_t w)
     }
 }
 
+#define MLP_STACK_DOUBLES 512 /* per scratch buffer: 4 KiB */
+
 static ckpt_status mlp_run(const ckpt_est *e, ckpt_method meth, const ckpt_input *in,
                            const ckpt_output *out, ckpt_error *err)
 {
@@ -69,11 +71,16 @@ static ckpt_status mlp_run(const ckpt_est *e, ckpt_method meth, const ckpt_input
     const int64_t chunk = CKPT_RT_CHUNK_ROWS;
     const int64_t n = in->n_rows;
     int64_t cn = n < chunk ? n : chunk;
-    double *A = ckpt_rt_calloc((uint64_t)cn * (uint64_t)m->maxw + 1, sizeof(double));
-    double *B = ckpt_rt_calloc((uint64_t)cn * (uint64_t)m->maxw + 1, sizeof(double));
+    /* small calls (one row, narrow layers) use the stack: no allocation */
+    double sa[MLP_STACK_DOUBLES], sb[MLP_STACK_DOUBLES];
+    const int on_stack = (uint64_t)cn * (uint64_t)m->maxw <= MLP_STACK_DOUBLES;
+    double *A = on_stack ? sa : ckpt_rt_calloc((uint64_t)cn * (uint64_t)m->maxw + 1, sizeof(double));
+    double *B = on_stack ? sb : ckpt_rt_calloc((uint64_t)cn * (uint64_t)m->maxw + 1, sizeof(double));
     if (!A || !B) {
-        free(A);
-        free(B);
+        if (!on_stack) {
+            free(A);
+            free(B);
+        }
         return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
     }
     const int64_t ow = m->outw[m->nl - 1];
@@ -111,8 +118,10 @@ static ckpt_status mlp_run(const ckpt_est *e, ckpt_method meth, const ckpt_input
                     P[k] = log(P[k]);
         }
     }
-    free(A);
-    free(B);
+    if (!on_stack) {
+        free(A);
+        free(B);
+    }
     return CKPT_OK;
 }
 

@@ -17,6 +17,7 @@ typedef enum metric { M_EUCLID, M_MANHATTAN, M_CHEBYSHEV, M_MINKOWSKI } metric;
 typedef struct knn_impl {
     double *X;          /* n_fit x d */
     double *y;          /* classifier: class index; regressor: n_fit x t */
+    double *XT;     /* euclidean: _fit_X transposed (d x n), for the blocked distance loop */
     int64_t n, d, k, t;
     metric met;
     double p;
@@ -25,10 +26,13 @@ typedef struct knn_impl {
     int64_t K;
 } knn_impl;
 
+#define KNN_BLOCK 16   /* candidates per distance block */
+
 static void knn_free(void *p)
 {
     knn_impl *m = p;
     free(m->X);
+    free(m->XT);
     free(m->y);
     free(m);
 }
@@ -61,6 +65,65 @@ static double dist(const knn_impl *m, const double *a, const double *b)
     }
 }
 
+/* Keep the k smallest (dd, i) pairs sorted in nd/ni; earlier i wins ties. */
+static int64_t knn_insert(double *nd, int64_t *ni, int64_t k, int64_t have, double dd, int64_t i)
+{
+    if (have == k && !(dd < nd[k - 1]))
+        return have;
+    int64_t j = have < k ? have++ : k - 1;
+    while (j > 0 && nd[j - 1] > dd) {
+        nd[j] = nd[j - 1];
+        ni[j] = ni[j - 1];
+        j--;
+    }
+    nd[j] = dd;
+    ni[j] = i;
+    return have;
+}
+
+/* Squared euclidean distances of x to candidates j0 .. j0+KNN_BLOCK-1 of the
+   transposed training set XT (d x n).  Fixed-width lanes: the compiler keeps
+   them in vector registers. */
+CKPT_RT_CLONES static void sq_block(const double *restrict x, const double *restrict XT,
+                                    int64_t n, int64_t d, int64_t j0, double *restrict acc)
+{
+#if CKPT_RT_V4 && KNN_BLOCK == 16
+    ckpt_v4d a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t t = 0; t < d; t++) {
+        const ckpt_v4d xt = {x[t], x[t], x[t], x[t]};
+        const double *row = XT + t * n + j0;
+        ckpt_v4d z0, z1, z2, z3;
+        CKPT_V4_LOAD(z0, row);
+        CKPT_V4_LOAD(z1, row + 4);
+        CKPT_V4_LOAD(z2, row + 8);
+        CKPT_V4_LOAD(z3, row + 12);
+        z0 = xt - z0;
+        z1 = xt - z1;
+        z2 = xt - z2;
+        z3 = xt - z3;
+        a0 += z0 * z0;
+        a1 += z1 * z1;
+        a2 += z2 * z2;
+        a3 += z3 * z3;
+    }
+    CKPT_V4_STORE(acc, a0);
+    CKPT_V4_STORE(acc + 4, a1);
+    CKPT_V4_STORE(acc + 8, a2);
+    CKPT_V4_STORE(acc + 12, a3);
+#else
+    for (int q = 0; q < KNN_BLOCK; q++)
+        acc[q] = 0.0;
+    for (int64_t t = 0; t < d; t++) {
+        const double xt = x[t];
+        const double *restrict row = XT + t * n + j0;
+        for (int q = 0; q < KNN_BLOCK; q++) {
+            const double z = xt - row[q];
+            acc[q] += z * z;
+        }
+    }
+#endif
+}
+
 static ckpt_status knn_run(const ckpt_est *e, ckpt_method meth, const ckpt_input *in,
                            const ckpt_output *out, ckpt_error *err)
 {
@@ -78,18 +141,31 @@ static ckpt_status knn_run(const ckpt_est *e, ckpt_method meth, const ckpt_input
     for (int64_t r = 0; r < in->n_rows; r++) {
         const double *x = in->dense + r * m->d;
         int64_t have = 0;
-        for (int64_t i = 0; i < m->n; i++) {
-            double dd = dist(m, x, m->X + i * m->d);
-            if (have == k && !(dd < nd[k - 1]))
-                continue;
-            int64_t j = have < k ? have++ : k - 1;
-            while (j > 0 && nd[j - 1] > dd) {
-                nd[j] = nd[j - 1];
-                ni[j] = ni[j - 1];
-                j--;
+        if (m->XT) {
+            /* squared distances, KNN_BLOCK candidates at a time (each summed over the
+               features in order, as dist() does); sqrt only for the k kept */
+            double blk[KNN_BLOCK];
+            for (int64_t i0 = 0; i0 < m->n; i0 += KNN_BLOCK) {
+                int64_t nb = m->n - i0 < KNN_BLOCK ? m->n - i0 : KNN_BLOCK;
+                if (nb == KNN_BLOCK)
+                    sq_block(x, m->XT, m->n, m->d, i0, blk);
+                else
+                    for (int64_t q = 0; q < nb; q++) {
+                        double s = 0.0;
+                        for (int64_t c = 0; c < m->d; c++) {
+                            const double z = x[c] - m->XT[c * m->n + i0 + q];
+                            s += z * z;
+                        }
+                        blk[q] = s;
+                    }
+                for (int64_t q = 0; q < nb; q++)
+                    have = knn_insert(nd, ni, k, have, blk[q], i0 + q);
             }
-            nd[j] = dd;
-            ni[j] = i;
+            for (int64_t j = 0; j < have; j++)
+                nd[j] = sqrt(nd[j]);
+        } else {
+            for (int64_t i = 0; i < m->n; i++)
+                have = knn_insert(nd, ni, k, have, dist(m, x, m->X + i * m->d), i);
         }
         int zero = 0;
         for (int64_t j = 0; j < k; j++)
@@ -211,6 +287,16 @@ ckpt_status ckpt_rt_build_knn(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_e
                 st = ckpt_rt_fail(ctx, obj, "_y[%lld] is not a class index", (long long)i);
                 goto fail;
             }
+    }
+    if (m->met == M_EUCLID) {
+        m->XT = ckpt_rt_calloc((uint64_t)m->n * (uint64_t)m->d + 1, sizeof(double));
+        if (!m->XT) {
+            st = ckpt_error_set(ctx->err, CKPT_E_NOMEM, -1, "out of memory");
+            goto fail;
+        }
+        for (int64_t i = 0; i < m->n; i++)
+            for (int64_t c = 0; c < m->d; c++)
+                m->XT[c * m->n + i] = m->X[i * m->d + c];
     }
     ckpt_est *e = ckpt_est_new(&knn_vt, m, cls);
     if (!e) {

@@ -211,9 +211,10 @@ static void compare(const char *what, const char *method, const cJSON *want, con
             }
             if (!same_scalar(w, g, method, rel)) {
                 if (!bad)
-                    CHECKF(0, "%s %s row %lld: %s vs expected %s", what, method,
-                           (long long)kept[i], cJSON_IsString(g) ? g->valuestring : "(value)",
-                           cJSON_IsString(w) ? w->valuestring : "(value)");
+                    CHECKF(0, "%s %s row %lld: %s / %.17g vs expected %s / %.17g", what, method,
+                           (long long)kept[i], cJSON_IsString(g) ? g->valuestring : "",
+                           g->valuedouble, cJSON_IsString(w) ? w->valuestring : "",
+                           w->valuedouble);
                 bad++;
             }
         }
@@ -596,7 +597,7 @@ static void errors_and_usage(void)
     free(out);
     /* the layer stack: a bad spec names the layer */
     snprintf(a3, sizeof a3, "'%s' --layers net.0:relu,nosuch.9 < /dev/null",
-             tu_model_path("layers/mlp_relu_tanh_f32.pt"));
+             tu_model_path("layers/mlp_relu_tanh_f32.pkl"));
     out = run(a3, 1, &code);
     CHECKF(code == 1 && out && strstr(out, "nosuch.9"), "bad --layers spec: exit %d %s", code,
            out ? out : "");
