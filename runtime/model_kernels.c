@@ -168,3 +168,94 @@ void ckpt_k_sqdist(const double *X, int64_t n, const double *C, int64_t m, int64
         }
     }
 }
+
+/* Squared euclidean distances of x to columns j0 .. j0+15 of XT (d x n, the
+   candidates transposed), each summed over the d features in order: the same
+   operations as the plain loop, 16 candidates in vector registers. */
+CKPT_RT_CLONES void ckpt_k_sqdist_block16(const double *restrict x, const double *restrict XT,
+                                          int64_t n, int64_t d, int64_t j0, double *restrict out)
+{
+#if CKPT_RT_V4
+    ckpt_v4d a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t t = 0; t < d; t++) {
+        const ckpt_v4d xt = {x[t], x[t], x[t], x[t]};
+        const double *row = XT + t * n + j0;
+        ckpt_v4d z0, z1, z2, z3;
+        CKPT_V4_LOAD(z0, row);
+        CKPT_V4_LOAD(z1, row + 4);
+        CKPT_V4_LOAD(z2, row + 8);
+        CKPT_V4_LOAD(z3, row + 12);
+        z0 = xt - z0;
+        z1 = xt - z1;
+        z2 = xt - z2;
+        z3 = xt - z3;
+        a0 += z0 * z0;
+        a1 += z1 * z1;
+        a2 += z2 * z2;
+        a3 += z3 * z3;
+    }
+    CKPT_V4_STORE(out, a0);
+    CKPT_V4_STORE(out + 4, a1);
+    CKPT_V4_STORE(out + 8, a2);
+    CKPT_V4_STORE(out + 12, a3);
+#else
+    for (int q = 0; q < 16; q++)
+        out[q] = 0.0;
+    for (int64_t t = 0; t < d; t++) {
+        const double xt = x[t];
+        const double *restrict row = XT + t * n + j0;
+        for (int q = 0; q < 16; q++) {
+            const double z = xt - row[q];
+            out[q] += z * z;
+        }
+    }
+#endif
+}
+
+/* v[i] = exp(v[i]).  Four lanes at a time with Cephes' exp (range reduction by
+   ln 2 in two parts, a (2,3) Pade form; <= 1 ulp from libm's exp); lanes
+   outside [-700, 700] or NaN go through libm. */
+CKPT_RT_CLONES void ckpt_k_exp_inplace(double *restrict v, int64_t n)
+{
+    int64_t i = 0;
+#if CKPT_RT_V4
+    typedef int64_t v4i __attribute__((vector_size(32)));
+    const double LOG2E = 1.4426950408889634073599, C1 = 6.93145751953125E-1,
+                 C2 = 1.42860682030941723212E-6, MAGIC = 6755399441055744.0; /* 1.5 * 2^52 */
+    const double P0 = 1.26177193074810590878E-4, P1 = 3.02994407707441961300E-2,
+                 P2 = 9.99999999999999999910E-1;
+    const double Q0 = 3.00198505138664455042E-6, Q1 = 2.52448340349684104192E-3,
+                 Q2 = 2.27265548208155028766E-1, Q3 = 2.00000000000000000009E0;
+    for (; i + 4 <= n; i += 4) {
+        ckpt_v4d x;
+        CKPT_V4_LOAD(x, v + i);
+        int ok = 1;
+        for (int q = 0; q < 4; q++)
+            ok &= x[q] >= -700.0 && x[q] <= 700.0;
+        if (!ok) {
+            for (int q = 0; q < 4; q++)
+                v[i + q] = exp(v[i + q]);
+            continue;
+        }
+        ckpt_v4d t = x * LOG2E + MAGIC; /* round to nearest */
+        ckpt_v4d px = t - MAGIC;
+        x -= px * C1;
+        x -= px * C2;
+        ckpt_v4d xx = x * x;
+        ckpt_v4d pp = x * ((P0 * xx + P1) * xx + P2);
+        ckpt_v4d qq = ((Q0 * xx + Q1) * xx + Q2) * xx + Q3;
+        x = pp / (qq - pp);
+        x = 1.0 + 2.0 * x;
+        v4i k;
+        __builtin_memcpy(&k, &t, sizeof k);
+        k = (k - 0x4338000000000000LL + 1023) << 52; /* bits of MAGIC + n -> bits of 2^n */
+        ckpt_v4d scale;
+        __builtin_memcpy(&scale, &k, sizeof scale);
+        x *= scale;
+        CKPT_V4_STORE(v + i, x);
+    }
+#endif
+    for (; i < n; i++)
+        v[i] = exp(v[i]);
+}
+

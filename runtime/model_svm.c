@@ -26,6 +26,7 @@ typedef struct svm_impl {
     int degree;
     int64_t d, n_sv, n_class;   /* n_class: classifiers, else 2 (one decision) */
     double *sv;                 /* n_sv x d */
+    double *svT;                /* rbf: d x n_sv (transposed, for the blocked distances) */
     double *coef;               /* (n_class-1) x n_sv */
     double *rho;                /* n_pairs: -_intercept_ */
     int64_t *start, *count;     /* per class */
@@ -38,6 +39,7 @@ static void svm_free(void *p)
 {
     svm_impl *m = p;
     free(m->sv);
+    free(m->svT);
     free(m->coef);
     free(m->rho);
     free(m->start);
@@ -62,6 +64,26 @@ static double powi(double base, int times)
 static void kvalues(const svm_impl *m, const double *x, double *kv)
 {
     const int64_t d = m->d;
+    if (m->svT) {
+        /* rbf: the same squared differences summed in the same order, 16
+           support vectors at a time, then exp(-gamma * sum) four at a time */
+        int64_t s0 = 0;
+        for (; s0 + 16 <= m->n_sv; s0 += 16)
+            ckpt_k_sqdist_block16(x, m->svT, m->n_sv, d, s0, kv + s0);
+        for (int64_t s = s0; s < m->n_sv; s++) {
+            double acc = 0.0;
+            for (int64_t c = 0; c < d; c++) {
+                double z = x[c] - m->svT[c * m->n_sv + s];
+                acc += z * z;
+            }
+            kv[s] = acc;
+        }
+        const double ng = -m->gamma;
+        for (int64_t s = 0; s < m->n_sv; s++)
+            kv[s] = ng * kv[s];
+        ckpt_k_exp_inplace(kv, m->n_sv);
+        return;
+    }
     for (int64_t s = 0; s < m->n_sv; s++) {
         const double *v = m->sv + s * d;
         double acc = 0.0;
@@ -335,6 +357,16 @@ ckpt_status ckpt_rt_build_svm(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_e
     m->d = sv.shape[1];
     m->sv = sv.d;
     sv.d = NULL;
+    if (m->kernel == K_RBF && m->n_sv > 0) {
+        m->svT = ckpt_rt_calloc((uint64_t)m->n_sv * (uint64_t)m->d + 1, sizeof(double));
+        if (!m->svT) {
+            st = ckpt_error_set(ctx->err, CKPT_E_NOMEM, -1, "out of memory");
+            goto fail;
+        }
+        for (int64_t s = 0; s < m->n_sv; s++)
+            for (int64_t c = 0; c < m->d; c++)
+                m->svT[c * m->n_sv + s] = m->sv[s * m->d + c];
+    }
     m->coef = dual.d;
     dual.d = NULL;
     if (m->kind == SVM_CLF) {
