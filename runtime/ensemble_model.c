@@ -91,6 +91,8 @@ static ckpt_status sub_loader(void *user, ckpt_file *f, const ckpt_value *est, c
 
 /* ---------------------------------------------------------------- the estimator */
 
+#define TM_LABEL_STACK 512 /* label / leaf cells converted on the stack */
+
 static ckpt_status tm_est_run(const ckpt_est *e, ckpt_method method, const ckpt_input *in,
                               const ckpt_output *out, ckpt_error *err)
 {
@@ -121,19 +123,22 @@ static ckpt_status tm_est_run(const ckpt_est *e, ckpt_method method, const ckpt_
     ckpt_out_kind ok = e->out_kind[method];
     if (ok == CKPT_OUT_F64)
         return ckpt_tm_run(m, tm, in->dense, in->n_rows, in->n_cols, out->values, err);
-    /* LABEL / INT: computed as doubles (exact small integers), then converted */
+    /* LABEL / INT: computed as doubles (exact small integers), then converted;
+       small batches (a single row) on the stack: no allocation per call */
     int64_t cols = e->out_cols[method];
     uint64_t cells;
     if (ckpt_rt_mul((uint64_t)in->n_rows, (uint64_t)cols, &cells) != 0)
         return ckpt_error_set(err, CKPT_E_LIMIT, -1, "output too large");
-    double *tmp = ckpt_rt_calloc(cells ? cells : 1, sizeof *tmp);
+    double small[TM_LABEL_STACK];
+    double *tmp = cells <= TM_LABEL_STACK ? small : ckpt_rt_calloc(cells, sizeof *tmp);
     if (!tmp)
         return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
     ckpt_status st = ckpt_tm_run(m, tm, in->dense, in->n_rows, in->n_cols, tmp, err);
     if (st == CKPT_OK)
         for (uint64_t k = 0; k < cells; k++)
             out->labels[k] = (int64_t)tmp[k];
-    free(tmp);
+    if (tmp != small)
+        free(tmp);
     return st;
 }
 

@@ -316,9 +316,12 @@ out:
    tree's nodes stay in cache while the block's rows go through it.  Every
    row still receives the trees' contributions in estimator order. */
 
-#define BLK_ROWS 128
-#define BLK_STACK_X 8192   /* floats of converted rows on the stack */
-#define BLK_STACK_ACC 4096 /* accumulator doubles on the stack */
+#define BLK_ROWS 128        /* small batches: blocks on the stack */
+#define BLK_ROWS_BIG 1024   /* large batches: one heap block per job, so the trees
+                               are streamed through the cache once per 1024 rows */
+#define BLK_BIG_X (1 << 18) /* floats of converted rows in a heap block (1 MiB) */
+#define BLK_STACK_X 8192    /* floats of converted rows on the stack */
+#define BLK_STACK_ACC 4096  /* accumulator doubles on the stack */
 
 static int block_kind(const ckpt_tm *m, ckpt_tm_method method)
 {
@@ -347,19 +350,30 @@ static void run_blocks(rows_job *J)
     int clf_tree = m->kind == TM_DT_CLF || m->kind == TM_FOREST_CLF;
     int reg_tree = m->kind == TM_DT_REG || m->kind == TM_FOREST_REG;
     int64_t K = clf_tree ? m->n_classes : (reg_tree ? m->n_outputs : m->K);
-    int64_t blk = BLK_ROWS;
-    while (blk > 1 && (blk * nf > BLK_STACK_X || blk * K > BLK_STACK_ACC))
-        blk /= 2;
     float xs[BLK_STACK_X];
     double accs[BLK_STACK_ACC];
-    int64_t leafs[BLK_ROWS];
+    int32_t leafs_s[BLK_ROWS];
     float *x = xs;
     double *acc = accs;
-    if (blk * nf > BLK_STACK_X && !hgb)
-        x = malloc((size_t)(blk * nf) * sizeof *x);
-    if (blk * K > BLK_STACK_ACC)
+    int32_t *leafs = leafs_s;
+    int64_t blk = BLK_ROWS;
+    if (J->r1 - J->r0 > BLK_ROWS) {
+        /* a large batch: bigger blocks on the heap (once per job, not per row) */
+        blk = BLK_ROWS_BIG;
+        while (blk > 1 && blk * nf > BLK_BIG_X)
+            blk /= 2;
+        x = hgb ? xs : malloc((size_t)(blk * nf) * sizeof *x);
         acc = malloc((size_t)(blk * K) * sizeof *acc);
-    if (!x || !acc) {
+        leafs = malloc((size_t)blk * sizeof *leafs);
+    } else {
+        while (blk > 1 && (blk * nf > BLK_STACK_X || blk * K > BLK_STACK_ACC))
+            blk /= 2;
+        if (blk * nf > BLK_STACK_X && !hgb)
+            x = malloc((size_t)(blk * nf) * sizeof *x);
+        if (blk * K > BLK_STACK_ACC)
+            acc = malloc((size_t)(blk * K) * sizeof *acc);
+    }
+    if (!x || !acc || !leafs) {
         J->st = ckpt_error_set(&J->err, CKPT_E_NOMEM, -1, "out of memory");
         goto out;
     }
@@ -447,6 +461,8 @@ out:
         free(x);
     if (acc != accs)
         free(acc);
+    if (leafs != leafs_s)
+        free(leafs);
 }
 
 static void run_job(rows_job *J)

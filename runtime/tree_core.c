@@ -31,6 +31,8 @@ void ckpt_tree_free(ckpt_tree *t)
     free(t->n_node_samples);
     free(t->depth);
     free(t->cat_bitsets);
+    free(t->fast);
+    free(t->hfast);
     memset(t, 0, sizeof *t);
 }
 
@@ -194,6 +196,58 @@ static ckpt_status check_topology(ckpt_tree *t, ckpt_error *err)
         t->depth[nd->left] = t->depth[i] + 1;
         t->depth[nd->right] = t->depth[i] + 1;
     }
+    t->min_leaf_depth = INT32_MAX;
+    for (int64_t i = 0; i < n; i++)
+        if (t->nodes[i].left < 0 && t->depth[i] < t->min_leaf_depth)
+            t->min_leaf_depth = t->depth[i];
+    return CKPT_OK;
+}
+
+/* The largest float32 <= d (d itself when NaN). */
+static float f32_floor(double d)
+{
+    float f = (float)d;
+    if ((double)f > d)
+        f = nextafterf(f, -INFINITY);
+    return f;
+}
+
+/* Compact nodes of a validated tree: CART (float thresholds) or HGB. */
+static ckpt_status build_fast(ckpt_tree *t, int hgb, ckpt_error *err)
+{
+    int64_t n = t->n_nodes;
+    if (hgb) {
+        for (int64_t i = 0; i < n; i++)
+            if (t->nodes[i].is_cat)
+                return CKPT_OK; /* categorical splits: the per-node walk */
+        t->hfast = malloc((size_t)n * sizeof *t->hfast);
+    } else {
+        t->fast = malloc((size_t)n * sizeof *t->fast);
+    }
+    if (!t->fast && !t->hfast)
+        return ckpt_error_set(err, CKPT_E_NOMEM, -1, "tree: out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        const ckpt_tree_node *nd = &t->nodes[i];
+        int leaf = nd->left < 0;
+        uint32_t feat = leaf ? 0u : (uint32_t)nd->feature;
+        if (!leaf && t->has_missing && nd->miss_left)
+            feat |= CKPT_FNODE_NAN_LEFT;
+        int32_t l = leaf ? (int32_t)i : nd->left, r = leaf ? (int32_t)i : nd->right;
+        if (hgb) {
+            ckpt_hnode *o = &t->hfast[i];
+            o->thr = nd->thr;
+            o->feat = feat;
+            o->child[0] = l;
+            o->child[1] = r;
+            o->pad = 0;
+        } else {
+            ckpt_fnode *o = &t->fast[i];
+            o->thr = f32_floor(nd->thr);
+            o->feat = feat;
+            o->child[0] = l;
+            o->child[1] = r;
+        }
+    }
     return CKPT_OK;
 }
 
@@ -281,6 +335,8 @@ ckpt_status ckpt_tree_load(ckpt_file *f, const ckpt_value *obj, ckpt_tree *t, ck
     for (size_t k = 0; k < nv; k++)
         t->value[k] = ckpt_tree_elem_f64(va, vd, k);
     st = check_topology(t, err);
+    if (st == CKPT_OK)
+        st = build_fast(t, 0, err);
     if (st != CKPT_OK)
         ckpt_tree_free(t);
     return st;
@@ -379,6 +435,8 @@ ckpt_status ckpt_tree_load_hgb(ckpt_file *f, const ckpt_value *obj, int64_t n_fe
         o->bitset = (uint32_t)bs;
     }
     st = check_topology(t, err);
+    if (st == CKPT_OK)
+        st = build_fast(t, 1, err);
     if (st != CKPT_OK)
         ckpt_tree_free(t);
     return st;
@@ -419,78 +477,76 @@ int64_t ckpt_tree_leaf_hgb(const ckpt_tree *t, const double *x, const uint32_t *
     return i;
 }
 
-#define LOCKSTEP 8
+#define LOCKSTEP 16
+
+/* One branch-free step of a row: the child the row goes to.  NaN compares
+   false, so it goes right unless the node sends missing values left. */
+#define FAST_STEP(nd, T, idx, xrow)                                                           \
+    do {                                                                                      \
+        uint32_t fm_ = (nd)[idx].feat;                                                        \
+        T v_ = (xrow)[fm_ & ~CKPT_FNODE_NAN_LEFT];                                            \
+        int right_ = !(v_ <= (nd)[idx].thr) & !((v_ != v_) & (int)(fm_ >> 31));               \
+        (idx) = (nd)[idx].child[right_];                                                      \
+    } while (0)
+
+/* Lockstep walk of nb rows over compact nodes (CART float32 rows or HGB
+   float64 rows): min_depth steps unconditionally, then until no row moves. */
+#define FAST_WALK(nd, T, x, stride, nb, min_depth, leaf)                                      \
+    do {                                                                                      \
+        int64_t r0_ = 0;                                                                      \
+        for (; r0_ + LOCKSTEP <= (nb); r0_ += LOCKSTEP) {                                     \
+            int32_t idx_[LOCKSTEP] = {0};                                                     \
+            const T *xr_ = (x) + r0_ * (stride);                                              \
+            for (int32_t d_ = 0; d_ < (min_depth); d_++)                                      \
+                for (int j_ = 0; j_ < LOCKSTEP; j_++)                                         \
+                    FAST_STEP(nd, T, idx_[j_], xr_ + j_ * (stride));                             \
+            for (;;) {                                                                        \
+                int32_t moved_ = 0;                                                           \
+                for (int j_ = 0; j_ < LOCKSTEP; j_++) {                                       \
+                    int32_t was_ = idx_[j_];                                                  \
+                    FAST_STEP(nd, T, idx_[j_], xr_ + j_ * (stride));                             \
+                    moved_ |= was_ ^ idx_[j_];                                                \
+                }                                                                             \
+                if (!moved_)                                                                  \
+                    break;                                                                    \
+            }                                                                                 \
+            for (int j_ = 0; j_ < LOCKSTEP; j_++)                                             \
+                (leaf)[r0_ + j_] = idx_[j_];                                                  \
+        }                                                                                     \
+        for (; r0_ < (nb); r0_++) {                                                           \
+            const T *xr_ = (x) + r0_ * (stride);                                              \
+            int32_t i_ = 0, was_;                                                             \
+            do {                                                                              \
+                was_ = i_;                                                                    \
+                FAST_STEP(nd, T, i_, xr_);                                                       \
+            } while (i_ != was_);                                                             \
+            (leaf)[r0_] = i_;                                                                 \
+        }                                                                                     \
+    } while (0)
 
 void ckpt_tree_leaves32(const ckpt_tree *t, const float *x, int64_t stride, int64_t nb,
-                        int64_t *leaf)
+                        int32_t *leaf)
 {
-    const ckpt_tree_node *nd = t->nodes;
-    int64_t r0 = 0;
-    for (; r0 + LOCKSTEP <= nb; r0 += LOCKSTEP) {
-        int32_t idx[LOCKSTEP] = {0};
-        const float *xr = x + r0 * stride;
-        int active = 1;
-        if (t->has_missing) {
-            while (active) {
-                active = 0;
-                for (int j = 0; j < LOCKSTEP; j++) {
-                    const ckpt_tree_node *c = &nd[idx[j]];
-                    if (c->left < 0)
-                        continue;
-                    double v = (double)xr[j * stride + c->feature];
-                    idx[j] = (v <= c->thr || (v != v && c->miss_left)) ? c->left : c->right;
-                    active = 1;
-                }
-            }
-        } else {
-            while (active) {
-                active = 0;
-                for (int j = 0; j < LOCKSTEP; j++) {
-                    const ckpt_tree_node *c = &nd[idx[j]];
-                    if (c->left < 0)
-                        continue;
-                    idx[j] = ((double)xr[j * stride + c->feature] <= c->thr) ? c->left : c->right;
-                    active = 1;
-                }
-            }
-        }
-        for (int j = 0; j < LOCKSTEP; j++)
-            leaf[r0 + j] = idx[j];
+    if (t->fast) {
+        const ckpt_fnode *nd = t->fast;
+        FAST_WALK(nd, float, x, stride, nb, t->min_leaf_depth, leaf);
+        return;
     }
-    for (; r0 < nb; r0++)
-        leaf[r0] = ckpt_tree_leaf32(t, x + r0 * stride);
+    for (int64_t r = 0; r < nb; r++)
+        leaf[r] = (int32_t)ckpt_tree_leaf32(t, x + r * stride);
 }
 
 void ckpt_tree_leaves_hgb(const ckpt_tree *t, const double *x, int64_t stride, int64_t nb,
-                          const uint32_t *known_cat, const int32_t *cat_map, int64_t *leaf)
+                          const uint32_t *known_cat, const int32_t *cat_map, int32_t *leaf)
 {
-    if (t->n_bitsets > 0) { /* categorical splits: one row at a time */
-        for (int64_t r = 0; r < nb; r++)
-            leaf[r] = ckpt_tree_leaf_hgb(t, x + r * stride, known_cat, cat_map);
+    if (t->hfast) {
+        const ckpt_hnode *nd = t->hfast;
+        FAST_WALK(nd, double, x, stride, nb, t->min_leaf_depth, leaf);
         return;
     }
-    const ckpt_tree_node *nd = t->nodes;
-    int64_t r0 = 0;
-    for (; r0 + LOCKSTEP <= nb; r0 += LOCKSTEP) {
-        int32_t idx[LOCKSTEP] = {0};
-        const double *xr = x + r0 * stride;
-        int active = 1;
-        while (active) {
-            active = 0;
-            for (int j = 0; j < LOCKSTEP; j++) {
-                const ckpt_tree_node *c = &nd[idx[j]];
-                if (c->left < 0)
-                    continue;
-                double v = xr[j * stride + c->feature];
-                idx[j] = (v <= c->thr || (v != v && c->miss_left)) ? c->left : c->right;
-                active = 1;
-            }
-        }
-        for (int j = 0; j < LOCKSTEP; j++)
-            leaf[r0 + j] = idx[j];
-    }
-    for (; r0 < nb; r0++)
-        leaf[r0] = ckpt_tree_leaf_hgb(t, x + r0 * stride, known_cat, cat_map);
+    /* categorical splits: one row at a time */
+    for (int64_t r = 0; r < nb; r++)
+        leaf[r] = (int32_t)ckpt_tree_leaf_hgb(t, x + r * stride, known_cat, cat_map);
 }
 
 int64_t ckpt_tree_depth_of(const ckpt_tree *t, int64_t leaf)

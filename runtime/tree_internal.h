@@ -37,6 +37,23 @@ typedef struct ckpt_tree_node {
     uint32_t bitset;   /* HGB: row of raw_left_cat_bitsets */
 } ckpt_tree_node;
 
+/* Compact nodes for the batch kernels (built at load from the validated
+   nodes).  A leaf points to itself through both children, so a walk can run
+   branch-free until no row moves.  `feat` bit 31: NaN goes left. */
+#define CKPT_FNODE_NAN_LEFT 0x80000000u
+typedef struct ckpt_fnode {     /* CART: float32 rows */
+    float thr;                  /* largest float32 <= the double threshold: for a
+                                   float32 x, x <= thr  <=>  (double)x <= threshold */
+    uint32_t feat;
+    int32_t child[2];           /* [0] left, [1] right */
+} ckpt_fnode;
+typedef struct ckpt_hnode {     /* HGB numeric splits: float64 rows */
+    double thr;
+    uint32_t feat;
+    int32_t child[2];
+    uint32_t pad;
+} ckpt_hnode;
+
 typedef struct ckpt_tree {
     int64_t n_nodes;
     int64_t n_features;
@@ -52,6 +69,11 @@ typedef struct ckpt_tree {
     /* HGB only */
     uint32_t *cat_bitsets;     /* n_bitsets * 8 (raw_left_cat_bitsets) */
     int64_t n_bitsets;
+    /* batch kernels: CART trees have `fast`, HGB predictors without
+       categorical splits `hfast` (else NULL: the per-node walk is used) */
+    ckpt_fnode *fast;
+    ckpt_hnode *hfast;
+    int32_t min_leaf_depth;    /* steps every row takes before any can stop */
 } ckpt_tree;
 
 void ckpt_tree_free(ckpt_tree *t);
@@ -86,12 +108,13 @@ static inline int64_t ckpt_tree_leaf32(const ckpt_tree *t, const float *x)
 }
 
 /* Leaves of nb float32 rows (row r at x + r * stride), several rows walked
-   in lockstep so that their memory latencies overlap. */
+   in lockstep (branch-free, leaves self-looping) so that their memory
+   latencies overlap. */
 void ckpt_tree_leaves32(const ckpt_tree *t, const float *x, int64_t stride, int64_t nb,
-                        int64_t *leaf);
+                        int32_t *leaf);
 /* Same for HGB predictors on float64 rows. */
 void ckpt_tree_leaves_hgb(const ckpt_tree *t, const double *x, int64_t stride, int64_t nb,
-                          const uint32_t *known_cat, const int32_t *cat_map, int64_t *leaf);
+                          const uint32_t *known_cat, const int32_t *cat_map, int32_t *leaf);
 
 /* HGB leaf from a float64 row (known_cat: per-feature 8-word bitsets of known
    categories, or NULL when there are no categorical features). */
