@@ -543,11 +543,117 @@ static void hostile(void)
     }
 }
 
+/* Rows of nf features around every split of t: the split feature at the
+   threshold (as float32 for CART: the float below, at and above it; as is
+   for HGB: the double below, at, above), NaN when the tree routes missing
+   values, other features pseudo-random.  *n rows into a malloc'd array. */
+static double *split_rows(const ckpt_tree *t, int64_t nf, int64_t *n)
+{
+    int64_t cap = t->n_nodes * 4 + 1, k = 0;
+    double *X = malloc((size_t)(cap * nf) * sizeof *X);
+    uint64_t s = 0x9E3779B97F4A7C15ULL;
+    for (int64_t i = 0; i < t->n_nodes; i++) {
+        const ckpt_tree_node *nd = &t->nodes[i];
+        if (nd->left < 0)
+            continue;
+        double at[4];
+        int na = 3;
+        if (t->hfast || (!t->fast && t->n_bitsets)) {
+            at[0] = nextafter(nd->thr, -INFINITY);
+            at[1] = nd->thr;
+            at[2] = nextafter(nd->thr, INFINITY);
+        } else {
+            float f = (float)nd->thr;
+            at[0] = nextafterf(f, -INFINITY);
+            at[1] = f;
+            at[2] = nextafterf(f, INFINITY);
+        }
+        if (t->has_missing)
+            at[na++] = NAN;
+        for (int a = 0; a < na; a++, k++)
+            for (int64_t c = 0; c < nf; c++) {
+                s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+                X[k * nf + c] = c == nd->feature ? at[a] : (double)(int64_t)(s % 2001) / 100.0 - 10.0;
+            }
+    }
+    *n = k;
+    return X;
+}
+
+/* The batch kernels (compact nodes, rows in lockstep) reach the same leaf as
+   the per-node reference walk on rows sitting exactly on every threshold. */
+static void kernels(void)
+{
+    static const char *const cart[] = {"trees/dt_reg.pkl", "trees/dt_clf_multi_str.pkl",
+                                       "trees/rf_clf_binary.pkl"};
+    static const char *const hgb[] = {"trees/hgb_clf_binary_nan.pkl", "trees/hgb_reg_cat.pkl"};
+    for (size_t fi = 0; fi < 5; fi++) {
+        int is_hgb = fi >= 3;
+        const char *rel = is_hgb ? hgb[fi - 3] : cart[fi];
+        ckpt_file *f = NULL;
+        ckpt_error err;
+        ckpt_error_clear(&err);
+        CHECKF(ckpt_open(tu_model_path(rel), NULL, &f, &err) == CKPT_OK, "%s: %s", rel,
+               err.message);
+        if (!f)
+            continue;
+        const ckpt_value *root = ckpt_file_root(f);
+        const ckpt_value *node;
+        if (is_hgb) {
+            const ckpt_value *preds = ckpt_value_attr(root, "_predictors");
+            node = ckpt_value_item(ckpt_value_item(preds, 0), 0);
+        } else if (ckpt_value_attr(root, "tree_")) {
+            node = ckpt_value_attr(root, "tree_");
+        } else {
+            node = ckpt_value_attr(ckpt_value_item(ckpt_value_attr(root, "estimators_"), 0),
+                                   "tree_");
+        }
+        int64_t nf = 0;
+        ckpt_tree_num_i64(ckpt_value_attr(root, "n_features_in_"), &nf);
+        ckpt_tree t;
+        ckpt_status st = is_hgb ? ckpt_tree_load_hgb(f, node, nf, &t, &err)
+                                : ckpt_tree_load(f, node, &t, &err);
+        CHECKF(st == CKPT_OK, "%s: tree load: %s", rel, err.message);
+        if (st == CKPT_OK) {
+            if (!is_hgb)
+                nf = t.n_features;
+            int64_t n;
+            double *X = split_rows(&t, nf, &n);
+            float *x32 = malloc((size_t)(n * nf + 1) * sizeof *x32);
+            for (int64_t i = 0; i < n * nf; i++)
+                x32[i] = (float)X[i];
+            int32_t *got = malloc((size_t)(n + 1) * sizeof *got);
+            if (is_hgb)
+                ckpt_tree_leaves_hgb(&t, X, nf, n, NULL, NULL, got);
+            else
+                ckpt_tree_leaves32(&t, x32, nf, n, got);
+            int bad = 0;
+            for (int64_t r = 0; r < n && !bad; r++) {
+                int64_t want = is_hgb ? ckpt_tree_leaf_hgb(&t, X + r * nf, NULL, NULL)
+                                      : ckpt_tree_leaf32(&t, x32 + r * nf);
+                if (got[r] != want) {
+                    CHECKF(0, "%s: row %lld at a threshold: batch leaf %d, reference %lld", rel,
+                           (long long)r, got[r], (long long)want);
+                    bad = 1;
+                }
+            }
+            CHECKF(!bad && n >= 3, "%s: %lld rows on the thresholds: batch kernel = reference%s",
+                   rel, (long long)n, t.fast || t.hfast ? "" : " (categorical: per-node walk)");
+            free(X);
+            free(x32);
+            free(got);
+            ckpt_tree_free(&t);
+        }
+        ckpt_close(f);
+    }
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
     fixtures();
     realworld();
+    kernels();
     hostile();
     return tu_finish();
 }
