@@ -381,16 +381,20 @@ static void run_blocks(rows_job *J)
     for (int64_t r0 = J->r0; r0 < J->r1; r0 += blk) {
         int64_t nb = J->r1 - r0 < blk ? J->r1 - r0 : blk;
         const double *xb = J->X + r0 * nf;
+        int may_nan = 0;
         if (!hgb) {
             J->st = ckpt_tree_to_f32(xb, nb, nf, x, allow_nan, &J->err);
             if (J->st != CKPT_OK)
                 goto out;
+            may_nan = allow_nan && ckpt_tree_any_nan_f32(x, nb * nf);
+        } else {
+            may_nan = ckpt_tree_any_nan_f64(xb, nb * nf);
         }
         if (clf_tree) {
             memset(acc, 0, (size_t)(nb * K) * sizeof *acc);
             for (int64_t t = 0; t < m->n_trees; t++) {
                 const ckpt_tree *tr = &m->trees[t];
-                ckpt_tree_leaves32(tr, x, nf, nb, leafs);
+                ckpt_tree_leaves32(tr, x, nf, nb, may_nan, leafs);
                 for (int64_t r = 0; r < nb; r++) {
                     const double *p = tr->pnorm + leafs[r] * K;
                     double *a = acc + r * K;
@@ -415,7 +419,7 @@ static void run_blocks(rows_job *J)
             memset(acc, 0, (size_t)(nb * K) * sizeof *acc);
             for (int64_t t = 0; t < m->n_trees; t++) {
                 const ckpt_tree *tr = &m->trees[t];
-                ckpt_tree_leaves32(tr, x, nf, nb, leafs);
+                ckpt_tree_leaves32(tr, x, nf, nb, may_nan, leafs);
                 for (int64_t r = 0; r < nb; r++)
                     for (int64_t q = 0; q < K; q++)
                         acc[r * K + q] += tr->value[(leafs[r] * K + q) * nc];
@@ -435,11 +439,12 @@ static void run_blocks(rows_job *J)
                 for (int64_t k = 0; k < K; k++) {
                     const ckpt_tree *tr = &m->trees[s * K + k];
                     if (hgb) {
-                        ckpt_tree_leaves_hgb(tr, xb, nf, nb, m->known_cat, m->cat_map, leafs);
+                        ckpt_tree_leaves_hgb(tr, xb, nf, nb, m->known_cat, m->cat_map, may_nan,
+                                             leafs);
                         for (int64_t r = 0; r < nb; r++)
                             acc[r * K + k] += tr->value[leafs[r]];
                     } else {
-                        ckpt_tree_leaves32(tr, x, nf, nb, leafs);
+                        ckpt_tree_leaves32(tr, x, nf, nb, may_nan, leafs);
                         for (int64_t r = 0; r < nb; r++)
                             acc[r * K + k] += m->learning_rate * tr->value[leafs[r]];
                     }

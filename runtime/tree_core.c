@@ -480,18 +480,24 @@ int64_t ckpt_tree_leaf_hgb(const ckpt_tree *t, const double *x, const uint32_t *
 #define LOCKSTEP 16
 
 /* One branch-free step of a row: the child the row goes to.  NaN compares
-   false, so it goes right unless the node sends missing values left. */
-#define FAST_STEP(nd, T, idx, xrow)                                                           \
+   false, so it goes right unless the node sends missing values left (NAN
+   variant; the plain one serves rows known to hold no NaN). */
+#define FAST_STEP_NAN(nd, T, idx, xrow)                                                       \
     do {                                                                                      \
         uint32_t fm_ = (nd)[idx].feat;                                                        \
         T v_ = (xrow)[fm_ & ~CKPT_FNODE_NAN_LEFT];                                            \
         int right_ = !(v_ <= (nd)[idx].thr) & !((v_ != v_) & (int)(fm_ >> 31));               \
         (idx) = (nd)[idx].child[right_];                                                      \
     } while (0)
+#define FAST_STEP_PLAIN(nd, T, idx, xrow)                                                     \
+    do {                                                                                      \
+        T v_ = (xrow)[(nd)[idx].feat & ~CKPT_FNODE_NAN_LEFT];                                 \
+        (idx) = (nd)[idx].child[v_ > (nd)[idx].thr];                                          \
+    } while (0)
 
 /* Lockstep walk of nb rows over compact nodes (CART float32 rows or HGB
    float64 rows): min_depth steps unconditionally, then until no row moves. */
-#define FAST_WALK(nd, T, x, stride, nb, min_depth, leaf)                                      \
+#define FAST_WALK(STEP, nd, T, x, stride, nb, min_depth, leaf)                                      \
     do {                                                                                      \
         int64_t r0_ = 0;                                                                      \
         for (; r0_ + LOCKSTEP <= (nb); r0_ += LOCKSTEP) {                                     \
@@ -499,12 +505,12 @@ int64_t ckpt_tree_leaf_hgb(const ckpt_tree *t, const double *x, const uint32_t *
             const T *xr_ = (x) + r0_ * (stride);                                              \
             for (int32_t d_ = 0; d_ < (min_depth); d_++)                                      \
                 for (int j_ = 0; j_ < LOCKSTEP; j_++)                                         \
-                    FAST_STEP(nd, T, idx_[j_], xr_ + j_ * (stride));                             \
+                    STEP(nd, T, idx_[j_], xr_ + j_ * (stride));                             \
             for (;;) {                                                                        \
                 int32_t moved_ = 0;                                                           \
                 for (int j_ = 0; j_ < LOCKSTEP; j_++) {                                       \
                     int32_t was_ = idx_[j_];                                                  \
-                    FAST_STEP(nd, T, idx_[j_], xr_ + j_ * (stride));                             \
+                    STEP(nd, T, idx_[j_], xr_ + j_ * (stride));                             \
                     moved_ |= was_ ^ idx_[j_];                                                \
                 }                                                                             \
                 if (!moved_)                                                                  \
@@ -518,18 +524,21 @@ int64_t ckpt_tree_leaf_hgb(const ckpt_tree *t, const double *x, const uint32_t *
             int32_t i_ = 0, was_;                                                             \
             do {                                                                              \
                 was_ = i_;                                                                    \
-                FAST_STEP(nd, T, i_, xr_);                                                       \
+                STEP(nd, T, i_, xr_);                                                       \
             } while (i_ != was_);                                                             \
             (leaf)[r0_] = i_;                                                                 \
         }                                                                                     \
     } while (0)
 
 void ckpt_tree_leaves32(const ckpt_tree *t, const float *x, int64_t stride, int64_t nb,
-                        int32_t *leaf)
+                        int may_nan, int32_t *leaf)
 {
     if (t->fast) {
         const ckpt_fnode *nd = t->fast;
-        FAST_WALK(nd, float, x, stride, nb, t->min_leaf_depth, leaf);
+        if (may_nan && t->has_missing)
+            FAST_WALK(FAST_STEP_NAN, nd, float, x, stride, nb, t->min_leaf_depth, leaf);
+        else
+            FAST_WALK(FAST_STEP_PLAIN, nd, float, x, stride, nb, t->min_leaf_depth, leaf);
         return;
     }
     for (int64_t r = 0; r < nb; r++)
@@ -537,16 +546,36 @@ void ckpt_tree_leaves32(const ckpt_tree *t, const float *x, int64_t stride, int6
 }
 
 void ckpt_tree_leaves_hgb(const ckpt_tree *t, const double *x, int64_t stride, int64_t nb,
-                          const uint32_t *known_cat, const int32_t *cat_map, int32_t *leaf)
+                          const uint32_t *known_cat, const int32_t *cat_map, int may_nan,
+                          int32_t *leaf)
 {
     if (t->hfast) {
         const ckpt_hnode *nd = t->hfast;
-        FAST_WALK(nd, double, x, stride, nb, t->min_leaf_depth, leaf);
+        if (may_nan)
+            FAST_WALK(FAST_STEP_NAN, nd, double, x, stride, nb, t->min_leaf_depth, leaf);
+        else
+            FAST_WALK(FAST_STEP_PLAIN, nd, double, x, stride, nb, t->min_leaf_depth, leaf);
         return;
     }
     /* categorical splits: one row at a time */
     for (int64_t r = 0; r < nb; r++)
         leaf[r] = (int32_t)ckpt_tree_leaf_hgb(t, x + r * stride, known_cat, cat_map);
+}
+
+int ckpt_tree_any_nan_f32(const float *x, int64_t n)
+{
+    int nan = 0;
+    for (int64_t i = 0; i < n; i++)
+        nan |= x[i] != x[i];
+    return nan;
+}
+
+int ckpt_tree_any_nan_f64(const double *x, int64_t n)
+{
+    int nan = 0;
+    for (int64_t i = 0; i < n; i++)
+        nan |= x[i] != x[i];
+    return nan;
 }
 
 int64_t ckpt_tree_depth_of(const ckpt_tree *t, int64_t leaf)

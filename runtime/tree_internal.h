@@ -109,12 +109,17 @@ static inline int64_t ckpt_tree_leaf32(const ckpt_tree *t, const float *x)
 
 /* Leaves of nb float32 rows (row r at x + r * stride), several rows walked
    in lockstep (branch-free, leaves self-looping) so that their memory
-   latencies overlap. */
+   latencies overlap.  may_nan = 0 promises the rows hold no NaN (the
+   comparison then skips the missing-value test). */
 void ckpt_tree_leaves32(const ckpt_tree *t, const float *x, int64_t stride, int64_t nb,
-                        int32_t *leaf);
+                        int may_nan, int32_t *leaf);
 /* Same for HGB predictors on float64 rows. */
 void ckpt_tree_leaves_hgb(const ckpt_tree *t, const double *x, int64_t stride, int64_t nb,
-                          const uint32_t *known_cat, const int32_t *cat_map, int32_t *leaf);
+                          const uint32_t *known_cat, const int32_t *cat_map, int may_nan,
+                          int32_t *leaf);
+/* 1 if any of the n values is NaN. */
+int ckpt_tree_any_nan_f32(const float *x, int64_t n);
+int ckpt_tree_any_nan_f64(const double *x, int64_t n);
 
 /* HGB leaf from a float64 row (known_cat: per-feature 8-word bitsets of known
    categories, or NULL when there are no categorical features). */

@@ -624,9 +624,9 @@ static void kernels(void)
                 x32[i] = (float)X[i];
             int32_t *got = malloc((size_t)(n + 1) * sizeof *got);
             if (is_hgb)
-                ckpt_tree_leaves_hgb(&t, X, nf, n, NULL, NULL, got);
+                ckpt_tree_leaves_hgb(&t, X, nf, n, NULL, NULL, 1, got);
             else
-                ckpt_tree_leaves32(&t, x32, nf, n, got);
+                ckpt_tree_leaves32(&t, x32, nf, n, 1, got);
             int bad = 0;
             for (int64_t r = 0; r < n && !bad; r++) {
                 int64_t want = is_hgb ? ckpt_tree_leaf_hgb(&t, X + r * nf, NULL, NULL)
