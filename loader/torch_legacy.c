@@ -58,6 +58,25 @@ static ckpt_status nomem(ckpt_error *err) {
     return ckpt_error_set(err, CKPT_E_NOMEM, -1, "torch: out of memory");
 }
 
+/* A pickle of the container failed: name it in the message and the member,
+   and report a malformed opcode stream as a malformed container (the pickle
+   machine's detail stays in the message).  Other statuses (TRUNCATED, NOMEM,
+   LIMIT, ...) are kept. */
+static ckpt_status pickle_failed(ckpt_file *f, ckpt_error *err, ckpt_status st, const char *what) {
+    if (st == CKPT_E_OPCODE || st == CKPT_E_STACK || st == CKPT_E_MARK || st == CKPT_E_MEMO)
+        st = CKPT_E_FORMAT;
+    if (err) {
+        char msg[sizeof err->message];
+        snprintf(msg, sizeof msg, "%s: %s: %.*s",
+                 f->format == CKPT_FMT_TORCH_TAR ? "torch tar" : "torch legacy", what,
+                 (int)(sizeof msg - 96), err->message);
+        memcpy(err->message, msg, sizeof msg);
+        err->status = st;
+    }
+    ckpt_error_member(err, what);
+    return st;
+}
+
 /* One plain pickle (no hooks) at buf[pos]; *end = offset after STOP. */
 static ckpt_status plain_pickle(ckpt_file *f, const uint8_t *buf, size_t len, size_t pos,
                                 const char *what, ckpt_value **root, size_t *end, ckpt_error *err) {
@@ -65,10 +84,7 @@ static ckpt_status plain_pickle(ckpt_file *f, const uint8_t *buf, size_t len, si
     memset(&hooks, 0, sizeof hooks);
     ckpt_pickle_info info;
     ckpt_status st = ckpt_pickle_load(f->graph, buf, len, pos, &hooks, root, &info, err);
-    if (st != CKPT_OK) {
-        ckpt_error_member(err, what);
-        return st;
-    }
+    if (st != CKPT_OK) return pickle_failed(f, err, st, what);
     *end = (size_t)info.end;
     return CKPT_OK;
 }
@@ -134,10 +150,7 @@ ckpt_status ckpt__open_torch_legacy(ckpt_file *f, ckpt_error *err) {
     ckpt_value *root = NULL;
     ckpt_pickle_info info;
     st = ckpt__torch_pickle(f, t, buf, len, pos, "", &root, &info, err);
-    if (st != CKPT_OK) {
-        ckpt_error_member(err, "main pickle");
-        return st;
-    }
+    if (st != CKPT_OK) return pickle_failed(f, err, st, "main pickle");
     pos = (size_t)info.end;
     f->root = root;
     f->protocol = info.protocol;
@@ -595,10 +608,7 @@ ckpt_status ckpt__open_torch_tar(ckpt_file *f, ckpt_error *err) {
     ckpt_value *root = NULL;
     ckpt_pickle_info info;
     st = ckpt__torch_pickle(f, t, m[TM_PICKLE].data, m[TM_PICKLE].len, 0, "", &root, &info, err);
-    if (st != CKPT_OK) {
-        ckpt_error_member(err, "pickle");
-        return st;
-    }
+    if (st != CKPT_OK) return pickle_failed(f, err, st, "pickle");
     f->root = root;
     f->protocol = info.protocol;
     if (ckpt__file_add_pickle(f, root) != CKPT_OK) return nomem(err);
