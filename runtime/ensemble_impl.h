@@ -39,7 +39,7 @@ typedef enum tm_loss {
 struct ckpt_tm {
     tm_kind kind;
     int is_clf;
-    int n_threads;      /* 0 auto, 1 none, k */
+    int n_threads;      /* threads for large batches (>= 1; "auto" resolved at load) */
     int64_t n_features;
     int64_t n_classes;  /* classifiers */
     int64_t n_outputs;  /* regressors (1 unless multi-output trees) */

@@ -22,6 +22,7 @@
 #include "tree_internal.h"
 
 #define CKPT_TM_MAX_NESTING 6        /* ensembles inside ensembles */
+#define CKPT_TM_AUTO_THREADS 16      /* n_threads = 0: this many cores at most */
 #define CKPT_TM_MAX_ESTIMATORS (1 << 20)
 #define CKPT_TM_MAX_CLASSES (1 << 20)
 #define CKPT_TM_MAX_BOOST_CLASSES 256 /* GB / HGB / AdaBoost classes (stack rows) */

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ensemble_impl.h"
 
@@ -794,6 +795,10 @@ static ckpt_status load_any(lctx *L, const ckpt_value *est, ckpt_tm **out)
     }
     m->is_clf = clf;
     m->n_threads = L->c->n_threads;
+    if (m->n_threads <= 0) { /* automatic: resolved once here, not per call */
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        m->n_threads = nc < 1 ? 1 : (nc > CKPT_TM_AUTO_THREADS ? CKPT_TM_AUTO_THREADS : (int)nc);
+    }
     m->classes = clf ? ckpt_value_attr(est, "classes_") : NULL;
     switch (kind) {
     case TM_DT_CLF:

@@ -22,7 +22,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ensemble_impl.h"
 
@@ -489,12 +488,9 @@ static ckpt_status run_direct(const ckpt_tm *m, ckpt_tm_method method, const dou
                               ckpt_error *err)
 {
     int64_t work = n * (m->n_trees ? m->n_trees : 1);
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int nth = 1;
-    if (m->n_threads > 1)
-        ncpu = m->n_threads;
-    if (work >= PAR_MIN_WORK && n >= 64 && ncpu > 1 && m->n_threads != 1)
-        nth = (int)(ncpu < PAR_MAX_THREADS ? ncpu : PAR_MAX_THREADS);
+    if (work >= PAR_MIN_WORK && n >= 64 && m->n_threads > 1)
+        nth = m->n_threads < PAR_MAX_THREADS ? m->n_threads : PAR_MAX_THREADS;
     if (nth > n)
         nth = (int)n;
     rows_job jobs[PAR_MAX_THREADS];
