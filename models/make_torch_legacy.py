@@ -18,6 +18,8 @@ from torch.load of these files (our own), checked against the saved objects.
                             JSON: torch reports them relative to the view,
                             ckpt relative to the root storage it shares
   legacy_sharded.index.json two legacy shards + index (weight_map)
+  legacy_cuda.pt            storages torch.cuda.FloatStorage at 'cuda:0' (as saved
+                            from a GPU; loaded with map_location='cpu')
   tar_pax.pt, tar_gnu.pt    torch/tar_format.pt re-packed with PAX headers /
                             in GNU format with a long-named member first
 """
@@ -180,6 +182,27 @@ def write_sharded():
     write_json("legacy_sharded.index.json", "sharded", 2, recs)
 
 
+def write_cuda(name):
+    """A state_dict as saved from a GPU: storages torch.cuda.FloatStorage at
+    'cuda:0' (made by rewriting a CPU save; protocol 2 has no frames, so
+    the pickle stays valid), loaded by torch with map_location='cpu'."""
+    torch.manual_seed(12)
+    obj = mt.Net().state_dict()
+    path = os.path.join(OUT, name)
+    with open(path, "wb") as fh:
+        torch.save(obj, fh, pickle_module=mt.DeterministicPickleModule(), _use_new_zipfile_serialization=False)
+    canonical_legacy(path, 2)
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    raw = raw.replace(b"ctorch\nFloatStorage\n", b"ctorch.cuda\nFloatStorage\n")
+    raw = raw.replace(b"X\x03\x00\x00\x00cpu", b"X\x06\x00\x00\x00cuda:0")
+    if b"torch.cuda" not in raw or b"cuda:0" not in raw:
+        raise SystemExit("cuda rewrite did not apply")
+    with open(path, "wb") as fh:
+        fh.write(raw)
+    write_json(name, "torch-legacy", 2, mt.expected(obj, mt.load_ours(path)))
+
+
 def write_tar_variants():
     """tar_format.pt's members re-packed by tarfile with PAX headers (path
     and a size record, a long-named extra member first) and in GNU format
@@ -224,6 +247,7 @@ def main():
     write_storage_views("legacy_storage_views.pt")
     write_sharded()
     write_tar_variants()
+    write_cuda("legacy_cuda.pt")
     names = sorted(n[:-5] for n in os.listdir(OUT) if n.endswith(".json") and
                    (not n.endswith(".index.json") or n.endswith(".index.json.json")))
     with open(os.path.join(OUT, "INDEX"), "w") as fh:

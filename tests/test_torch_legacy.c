@@ -912,7 +912,8 @@ int main(int argc, char **argv) {
     /* models/make_torch_legacy.py */
     static const char *const extra[] = {"legacy_p1.pt",           "legacy_module.pt", "legacy_train.pt",
                                         "legacy_special.pt",      "legacy_storage_views.pt",
-                                        "legacy_sharded.index.json", "tar_pax.pt", "tar_gnu.pt"};
+                                        "legacy_sharded.index.json", "tar_pax.pt", "tar_gnu.pt",
+                                        "legacy_cuda.pt"};
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) fixture("torch_legacy", extra[i]);
 
     prefixes("torch/legacy_p4.pt", (size_t)-1);
