@@ -327,7 +327,16 @@ static ckpt_status torch_persistent_load(void *user, ckpt_graph *g, ckpt_value *
     hook_ctx *h = user;
     *out = NULL; /* keep the inert PERSID node: the recognizer reads it */
     pid_info pi;
-    if (!parse_pid(pid, &pi)) return CKPT_OK; /* modules (legacy), unknown ids: stay inert */
+    if (!parse_pid(pid, &pi)) {
+        /* ('module', <class>, source file, source): the class itself, as torch's
+           persistent_load returns it (an inert GLOBAL: nothing is imported);
+           unknown ids stay inert PERSID nodes */
+        if (ckpt_value_kind(pid) == CKPT_K_TUPLE && ckpt_value_len(pid) >= 2 &&
+            ckpt_value_is_str(ckpt_value_item(pid, 0), "module") &&
+            ckpt_value_kind(ckpt_value_item(pid, 1)) == CKPT_K_GLOBAL)
+            *out = ckpt_value_item(pid, 1);
+        return CKPT_OK;
+    }
     char kb[CKPT__TORCH_MAX_KEY];
     size_t kl;
     if (!table_key(h->dir, pi.key, pi.key_len, kb, sizeof kb, &kl))

@@ -87,13 +87,13 @@ def canonical_legacy(path, protocol):
         fh.write(out)
 
 
-def save_legacy(name, obj, protocol=2):
+def save_legacy(name, obj, protocol=2, **extra):
     path = os.path.join(OUT, name)
     with open(path, "wb") as fh:
         torch.save(obj, fh, pickle_module=mt.DeterministicPickleModule(), pickle_protocol=protocol,
                    _use_new_zipfile_serialization=False)
     canonical_legacy(path, protocol)
-    write_json(name, "torch-legacy", protocol, mt.expected(obj, mt.load_ours(path)))
+    write_json(name, "torch-legacy", protocol, mt.expected(obj, mt.load_ours(path)), **extra)
 
 
 class _Marker:
@@ -241,7 +241,9 @@ def main():
         os.remove(os.path.join(OUT, fn))
     torch.manual_seed(0)
     save_legacy("legacy_p1.pt", mt.Net().state_dict(), protocol=1)
-    save_legacy("legacy_module.pt", mt.trained_convnet())
+    conv = mt.trained_convnet()
+    save_legacy("legacy_module.pt", conv,
+                root_class=type(conv).__module__ + "." + type(conv).__qualname__)
     save_legacy("legacy_train.pt", mt.training_checkpoint())
     save_legacy("legacy_special.pt", mt.special_tensors())
     write_storage_views("legacy_storage_views.pt")

@@ -251,6 +251,12 @@ static void fixture(const char *dir, const char *name) {
                    ckpt_file_protocol(f));
             if (ckpt_file_format(f) == CKPT_FMT_TORCH_LEGACY)
                 CHECKF(ckpt_file_pickle_count(f) == 5, "%s: %zu pickles", label, ckpt_file_pickle_count(f));
+            const cJSON *rc = item(doc, "root_class"); /* a pickled module: ('module', cls, ...) ids */
+            if (rc) {
+                const char *got = ckpt_value_class(ckpt_file_root(f));
+                CHECKF(got && strcmp(got, rc->valuestring) == 0, "%s: root class %s want %s", label,
+                       got ? got : "(none)", rc->valuestring);
+            }
             check_tensors(f, item(doc, "tensors"), label,
                           ckpt_file_format(f) == CKPT_FMT_SHARDED ? NULL : bytes, len);
             ckpt_close(f);
