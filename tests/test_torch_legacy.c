@@ -824,6 +824,19 @@ static void sharded_mixed(void) {
                         "\"net.2.weight\": \"legacy_p4.pt\"}}";
     if (write_file(tmp_path("small.index.json"), small, strlen(small)))
         allocfail("small.index.json", tmp_path("small.index.json"), NULL, 0);
+    /* opened by a bare relative name: shards are found beside it (the cwd) */
+    char cwd[4096];
+    if (getcwd(cwd, sizeof cwd) && chdir(tmpdir) == 0) {
+        ckpt_file *r = NULL;
+        st = ckpt_open("small.index.json", NULL, &r, &err);
+        CHECKF(st == CKPT_OK, "relative index: %s", st ? err.message : "");
+        if (st == CKPT_OK) {
+            CHECK_EQ_INT(ckpt_file_array_count(r), 3);
+            CHECK(ckpt_file_load_all(r, &err) == CKPT_OK);
+            ckpt_close(r);
+        }
+        CHECK(chdir(cwd) == 0);
+    }
     unlink(tmp_path("small.index.json"));
 
     /* errors name the shard */
