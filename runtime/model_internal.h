@@ -212,6 +212,9 @@ int64_t ckpt_k_argmax(const double *row, int64_t k);
 /* Squared distances of x to candidates j0..j0+15 of XT (d x n, transposed). */
 void ckpt_k_sqdist_block16(const double *x, const double *XT, int64_t n, int64_t d, int64_t j0,
                            double *out);
+/* Squared distances of 4 rows (x, row stride d) to all n candidates of XT:
+   D[r * n + j]. */
+void ckpt_k_sqdist_rows4(const double *x, const double *XT, int64_t n, int64_t d, double *D);
 /* v[i] = exp(v[i]) for i < n (vectorized; within 1 ulp of libm). */
 void ckpt_k_exp_inplace(double *v, int64_t n);
 void ckpt_k_sqdist(const double *X, int64_t n, const double *C, int64_t m, int64_t d,

@@ -259,3 +259,60 @@ CKPT_RT_CLONES void ckpt_k_exp_inplace(double *restrict v, int64_t n)
         v[i] = exp(v[i]);
 }
 
+/* Squared distances of 4 rows x (row stride d) to every candidate of XT
+   (d x n): D[r * n + j].  Candidates 8 at a time, the 4 rows share each
+   load (the training set is streamed once per 4 rows, not once per row).
+   Each pair is summed over the features in order, as the plain loop does. */
+CKPT_RT_CLONES void ckpt_k_sqdist_rows4(const double *restrict x, const double *restrict XT,
+                                        int64_t n, int64_t d, double *restrict D)
+{
+    int64_t j0 = 0;
+#if CKPT_RT_V4
+    for (; j0 + 8 <= n; j0 += 8) {
+        ckpt_v4d a00 = {0, 0, 0, 0}, a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00,
+                 a30 = a00, a31 = a00;
+        for (int64_t t = 0; t < d; t++) {
+            const double *row = XT + t * n + j0;
+            ckpt_v4d c0, c1;
+            CKPT_V4_LOAD(c0, row);
+            CKPT_V4_LOAD(c1, row + 4);
+            const double x0 = x[t], x1 = x[d + t], x2 = x[2 * d + t], x3 = x[3 * d + t];
+            ckpt_v4d z;
+            z = (ckpt_v4d){x0, x0, x0, x0} - c0;
+            a00 += z * z;
+            z = (ckpt_v4d){x0, x0, x0, x0} - c1;
+            a01 += z * z;
+            z = (ckpt_v4d){x1, x1, x1, x1} - c0;
+            a10 += z * z;
+            z = (ckpt_v4d){x1, x1, x1, x1} - c1;
+            a11 += z * z;
+            z = (ckpt_v4d){x2, x2, x2, x2} - c0;
+            a20 += z * z;
+            z = (ckpt_v4d){x2, x2, x2, x2} - c1;
+            a21 += z * z;
+            z = (ckpt_v4d){x3, x3, x3, x3} - c0;
+            a30 += z * z;
+            z = (ckpt_v4d){x3, x3, x3, x3} - c1;
+            a31 += z * z;
+        }
+        CKPT_V4_STORE(D + j0, a00);
+        CKPT_V4_STORE(D + j0 + 4, a01);
+        CKPT_V4_STORE(D + n + j0, a10);
+        CKPT_V4_STORE(D + n + j0 + 4, a11);
+        CKPT_V4_STORE(D + 2 * n + j0, a20);
+        CKPT_V4_STORE(D + 2 * n + j0 + 4, a21);
+        CKPT_V4_STORE(D + 3 * n + j0, a30);
+        CKPT_V4_STORE(D + 3 * n + j0 + 4, a31);
+    }
+#endif
+    for (int64_t r = 0; r < 4; r++)
+        for (int64_t j = j0; j < n; j++) {
+            double s = 0.0;
+            for (int64_t t = 0; t < d; t++) {
+                const double z = x[r * d + t] - XT[t * n + j];
+                s += z * z;
+            }
+            D[r * n + j] = s;
+        }
+}
+

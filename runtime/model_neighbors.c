@@ -138,10 +138,31 @@ static ckpt_status knn_run(const ckpt_est *e, ckpt_method meth, const ckpt_input
         return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
     }
     double *w = nd + k, *acc = w + k;
+    /* rows in groups of 4 share the pass over the training set */
+    const int64_t n4 = m->XT && in->n_rows >= 4 ? in->n_rows / 4 * 4 : 0;
+    double *D4 = n4 ? ckpt_rt_calloc((uint64_t)m->n * 4, sizeof(double)) : NULL;
+    if (n4 && !D4) {
+        free(nd);
+        free(ni);
+        return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+    }
     for (int64_t r = 0; r < in->n_rows; r++) {
+        if (r == n4 && D4) { /* the last 1..3 rows: one at a time */
+            free(D4);
+            D4 = NULL;
+        }
         const double *x = in->dense + r * m->d;
         int64_t have = 0;
-        if (m->XT) {
+        if (D4) {
+            /* batches: 4 rows' distances at once (same sums), then select per row */
+            if (r % 4 == 0)
+                ckpt_k_sqdist_rows4(x, m->XT, m->n, m->d, D4);
+            const double *Dr = D4 + (r % 4) * m->n;
+            for (int64_t i = 0; i < m->n; i++)
+                have = knn_insert(nd, ni, k, have, Dr[i], i);
+            for (int64_t j = 0; j < have; j++)
+                nd[j] = sqrt(nd[j]);
+        } else if (m->XT) {
             /* squared distances, KNN_BLOCK candidates at a time (each summed over the
                features in order, as dist() does); sqrt only for the k kept */
             double blk[KNN_BLOCK];
@@ -200,6 +221,7 @@ static ckpt_status knn_run(const ckpt_est *e, ckpt_method meth, const ckpt_input
             out->values[r * m->t + c] = m->distance_w ? s / ws : s / (double)k;
         }
     }
+    free(D4);
     free(nd);
     free(ni);
     return CKPT_OK;
