@@ -92,7 +92,10 @@ ckpt_status ckpt__joblib_after_build(void *user, ckpt_graph *g, ckpt_value *obj,
     if (ckpt__dtype_has_object(m.dt)) {
         /* a nested pickle: find its end without building it (built by the recognizer) */
         ckpt_pickle_info info;
-        st = ckpt_pickle_disasm(buf, len, *pos, disasm_cb, NULL, &info, err);
+        /* f->map, not buf: buf may be a window that holds only the opcodes read so far
+           (fmt_pickle.c's sparse read); same offsets, the whole file */
+        if (f->map_len != len) return ckpt_error_set(err, CKPT_E_ARG, (int64_t)here, "joblib: input length mismatch");
+        st = ckpt_pickle_disasm(f->map, f->map_len, *pos, disasm_cb, NULL, &info, err);
         if (st != CKPT_OK) return st;
         ckpt_value_set_payload(obj, here, info.end - here);
         *pos = (size_t)info.end;

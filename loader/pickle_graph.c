@@ -27,6 +27,11 @@ typedef struct mchunk {
     size_t size;
 } mchunk;
 #define DICT_INDEX_MIN 8
+/* index slot: key hash in the high 32 bits, position + 1 in the low 32 (0 = empty) */
+#define SLOT(h, pos) (((uint64_t)(h) << 32) | (uint64_t)((pos) + 1))
+#define SLOT_HASH(s) ((uint32_t)((s) >> 32))
+#define SLOT_POS(s) ((size_t)(uint32_t)(s) - 1)
+#define SLOT_MAX_POS ((size_t)UINT32_MAX - 1)
 
 /* ------------------------------------------------------------------ memory */
 
@@ -157,28 +162,6 @@ _Static_assert(offsetof(ckpt_value, u) + 8 == CKPT__NODE_SMALL, "small node size
 #define ARENA_MAX ((size_t)1 << 10) /* ckpt__g_arena: bigger requests are separate blocks */
 #define CHUNK_MAX ((size_t)16 << 20)
 
-static size_t node_size(ckpt_kind kind) {
-    ckpt_value *v = NULL;
-    switch (kind) {
-    case CKPT_K_INT:
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        return NODE_HDR + sizeof v->u.i.v;
-#else
-        return NODE_HDR + sizeof v->u.i;
-#endif
-    case CKPT_K_NONE:
-    case CKPT_K_BOOL:
-    case CKPT_K_FLOAT:
-    case CKPT_K_OBJECT:
-    case CKPT_K_PERSID: return NODE_HDR + 8;
-    case CKPT_K_STR:
-    case CKPT_K_BYTES:
-    case CKPT_K_BYTEARRAY: return NODE_HDR + sizeof v->u.s;
-    case CKPT_K_GLOBAL: return NODE_HDR + sizeof v->u.g;
-    case CKPT_K_BUFFER: return NODE_HDR + sizeof v->u.buf;
-    default: return NODE_HDR + sizeof v->u.c;
-    }
-}
 
 /* Refill the bump chunk so that it has at least `size` bytes (size <= CHUNK_MIN). */
 static int chunk_refill(ckpt_graph *g, size_t size) {
@@ -245,7 +228,6 @@ ckpt_value *ckpt__g_node_sized(ckpt_graph *g, ckpt_kind kind, size_t size) {
     return v;
 }
 
-ckpt_value *ckpt__g_node(ckpt_graph *g, ckpt_kind kind) { return ckpt__g_node_sized(g, kind, node_size(kind)); }
 
 ckpt_status ckpt_graph_new(const ckpt_limits *limits, const ckpt_allocator *alloc, unsigned flags,
                            ckpt_graph **out) {
@@ -676,9 +658,10 @@ static ckpt_status index_build(ckpt_graph *g, ckpt_value *c, size_t want) {
     if (!idx) return CKPT_E_NOMEM;
     memset(idx, 0, cap * sizeof *idx);
     for (size_t p = 0; p < c->u.c.len; p++) {
-        size_t slot = (size_t)entry_key(c, p)->hash & (cap - 1);
+        uint32_t h = entry_key(c, p)->hash;
+        size_t slot = (size_t)h & (cap - 1);
         while (idx[slot]) slot = (slot + 1) & (cap - 1);
-        idx[slot] = p + 1;
+        idx[slot] = SLOT(h, p);
     }
     ckpt__g_free(g, c->u.c.index->slots);
     c->u.c.index->slots = idx;
@@ -692,9 +675,11 @@ static size_t table_find(ckpt_graph *g, const ckpt_value *c, const ckpt_value *k
         const uint64_t *slots = c->u.c.index->slots;
         size_t mask = c->u.c.index->cap - 1, slot = (size_t)k->hash & mask;
         while (slots[slot]) {
-            size_t p = (size_t)slots[slot] - 1;
-            const ckpt_value *e = entry_key(c, p);
-            if (e->hash == k->hash && values_equal(g, e, k, 0)) return p;
+            if (SLOT_HASH(slots[slot]) == k->hash) { /* the key node is read only on a hash match */
+                size_t p = SLOT_POS(slots[slot]);
+                const ckpt_value *e = entry_key(c, p);
+                if (values_equal(g, e, k, 0)) return p;
+            }
             slot = (slot + 1) & mask;
         }
         return SIZE_MAX;
@@ -707,6 +692,7 @@ static size_t table_find(ckpt_graph *g, const ckpt_value *c, const ckpt_value *k
 }
 
 static ckpt_status table_insert_new(ckpt_graph *g, ckpt_value *c, ckpt_value *k, ckpt_value *v) {
+    if (c->u.c.len >= SLOT_MAX_POS) return CKPT_E_LIMIT; /* positions are 32-bit in the index */
     ckpt_status s = ckpt__c_reserve(g, c, 1);
     if (s != CKPT_OK) return s;
     size_t p = c->u.c.len;
@@ -722,7 +708,7 @@ static ckpt_status table_insert_new(ckpt_graph *g, ckpt_value *c, ckpt_value *k,
         uint64_t *slots = c->u.c.index->slots;
         size_t mask = c->u.c.index->cap - 1, slot = (size_t)k->hash & mask;
         while (slots[slot]) slot = (slot + 1) & mask;
-        slots[slot] = p + 1;
+        slots[slot] = SLOT(k->hash, p);
     } else if (c->u.c.len >= DICT_INDEX_MIN) {
         return index_build(g, c, c->u.c.len);
     }
@@ -862,7 +848,11 @@ ckpt_value *ckpt_dict_get(const ckpt_value *d, const char *key) {
         const uint64_t *slots = d->u.c.index->slots;
         size_t mask = d->u.c.index->cap - 1, slot = (size_t)h & mask;
         while (slots[slot]) {
-            size_t p = (size_t)slots[slot] - 1;
+            if (SLOT_HASH(slots[slot]) != h) {
+                slot = (slot + 1) & mask;
+                continue;
+            }
+            size_t p = SLOT_POS(slots[slot]);
             const ckpt_value *k = d->u.c.items[2 * p];
             if (k->kind == CKPT_K_STR && k->hash == h && k->u.s.len == n &&
                 (n == 0 || memcmp(k->u.s.p, key, n) == 0))

@@ -8,6 +8,7 @@
 
 #include "loader_internal.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* node flags */
@@ -29,7 +30,7 @@ typedef struct ckpt__objx {
 
 /* hash index of a DICT / SET / FROZENSET (made once it has 8 entries) */
 typedef struct ckpt__cindex {
-    uint64_t *slots;   /* slot -> position + 1, 0 empty */
+    uint64_t *slots;   /* slot -> key hash << 32 | (position + 1), 0 empty */
     size_t cap;        /* power of two */
 } ckpt__cindex;
 
@@ -99,28 +100,64 @@ struct ckpt_graph {
 void *ckpt__g_alloc(ckpt_graph *g, size_t n);
 void *ckpt__g_realloc(ckpt_graph *g, void *p, size_t n);
 void ckpt__g_free(ckpt_graph *g, void *p);
-ckpt_value *ckpt__g_node(ckpt_graph *g, ckpt_kind kind);
 /* node with an explicit size (>= header + what the kind's fields need) */
 ckpt_value *ckpt__g_node_sized(ckpt_graph *g, ckpt_kind kind, size_t size);
+
+#if defined(__GNUC__)
+#define CKPT__ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define CKPT__ALWAYS_INLINE static inline
+#endif
+
+/* bytes a node of this kind takes (a multiple of 8) */
+CKPT__ALWAYS_INLINE size_t ckpt__node_size(ckpt_kind kind) {
+    const size_t hdr = offsetof(ckpt_value, u);
+    ckpt_value *v = NULL;
+    (void)v;
+    switch (kind) {
+    case CKPT_K_INT:
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        return hdr + sizeof v->u.i.v;
+#else
+        return hdr + sizeof v->u.i;
+#endif
+    case CKPT_K_NONE:
+    case CKPT_K_BOOL:
+    case CKPT_K_FLOAT:
+    case CKPT_K_OBJECT:
+    case CKPT_K_PERSID: return hdr + 8;
+    case CKPT_K_STR:
+    case CKPT_K_BYTES:
+    case CKPT_K_BYTEARRAY: return hdr + sizeof v->u.s;
+    case CKPT_K_GLOBAL: return (hdr + sizeof v->u.g + 7) & ~(size_t)7;
+    case CKPT_K_BUFFER: return hdr + sizeof v->u.buf;
+    default: return hdr + sizeof v->u.c;
+    }
+}
+
+/* a zeroed node of the kind's size with the next id: inline bump allocation
+   from the current chunk, ckpt__g_node_sized when it is used up */
+CKPT__ALWAYS_INLINE ckpt_value *ckpt__g_node(ckpt_graph *g, ckpt_kind kind) {
+    size_t size = ckpt__node_size(kind);
+    if (g->chunk_left >= size && g->nnodes < UINT32_MAX - 1) {
+        ckpt_value *v = (ckpt_value *)g->chunk;
+        g->chunk += size;
+        g->chunk_left -= size;
+        memset(v, 0, size);
+        v->kind = (uint8_t)kind;
+        v->id = (uint32_t)g->nnodes++;
+        return v;
+    }
+    return ckpt__g_node_sized(g, kind, size);
+}
 /* Bump memory from the node chunks, 8-aligned, never freed or grown on its
    own (released with the graph; up to 1 KB, bigger requests fall back to
    ckpt__g_alloc). */
 void *ckpt__g_arena(ckpt_graph *g, size_t n);
 /* Node of a kind whose size is CKPT__NODE_SMALL (small INT on little-endian
-   hosts, FLOAT, NONE, BOOL): inline bump allocation, the common case. */
+   hosts, FLOAT, NONE, BOOL). */
 #define CKPT__NODE_SMALL 24
-static inline ckpt_value *ckpt__g_node_small(ckpt_graph *g, ckpt_kind kind) {
-    if (g->chunk_left >= CKPT__NODE_SMALL && g->nnodes < UINT32_MAX - 1) {
-        ckpt_value *v = (ckpt_value *)g->chunk;
-        g->chunk += CKPT__NODE_SMALL;
-        g->chunk_left -= CKPT__NODE_SMALL;
-        memset(v, 0, CKPT__NODE_SMALL);
-        v->kind = (uint8_t)kind;
-        v->id = (uint32_t)g->nnodes++;
-        return v;
-    }
-    return ckpt__g_node_sized(g, kind, CKPT__NODE_SMALL);
-}
+#define ckpt__g_node_small(g, kind) ckpt__g_node((g), (kind))
 /* copy bytes into the graph (NUL-terminated for convenience; arena memory) */
 uint8_t *ckpt__g_copy(ckpt_graph *g, const uint8_t *p, size_t n);
 
@@ -139,6 +176,22 @@ ckpt_status ckpt__set_add(ckpt_graph *g, ckpt_value *s, ckpt_value *item);
 ckpt_value *ckpt__int_from_i64(ckpt_graph *g, int64_t v);
 /* minimal-length copy of LE two's complement bytes */
 ckpt_value *ckpt__int_from_le(ckpt_graph *g, const uint8_t *p, size_t n);
+
+/* Windowed input (internal): the machine reads buf[0, avail) and, when it
+   needs bytes past that, calls fn(user, pos, want_end, &avail): the callback
+   makes at least [pos, want_end) readable in buf (same offsets as the file;
+   it may fill more) and raises *avail (never past len).  Bytes below pos
+   are never read again.  If it cannot, it leaves *avail and the machine
+   reports truncated input.  after_build hooks get len (the whole input) and
+   a readable byte at pos. */
+typedef struct ckpt__refill {
+    void *user;
+    void (*fn)(void *user, size_t pos, size_t want_end, size_t *avail);
+} ckpt__refill;
+ckpt_status ckpt__pickle_load_windowed(ckpt_graph *g, const uint8_t *buf, size_t avail, size_t len,
+                                       const ckpt__refill *rf, size_t start,
+                                       const ckpt_pickle_hooks *hooks, ckpt_value **root,
+                                       ckpt_pickle_info *info, ckpt_error *err);
 
 /* canonical "module.name" (Python 2 names mapped, numpy._core folded); graph-owned */
 const char *ckpt__canonical(ckpt_graph *g, const char *module, const char *name);

@@ -42,6 +42,8 @@ typedef struct machine {
     size_t nbuffers;
     int protocol, max_proto;
     int borrow;
+    size_t total;              /* input length; bytes [0, len) are readable, len <= total */
+    const ckpt__refill *rf;    /* makes more of [pos, total) readable; NULL: len == total */
 } machine;
 
 static ckpt_status fail(machine *m, ckpt_status s, const char *fmt, ...)
@@ -77,9 +79,24 @@ static ckpt_status nomem(machine *m) {
 
 /* ---------------------------------------------------------------- reading */
 
+/* Ask the refill callback for bytes up to `want_end` (clamped to total).
+   Bytes below pos are never read again, so the callback may leave a gap
+   between what it filled before and pos (data an after_build hook skipped). */
+static void refill(machine *m, size_t want_end) {
+    if (!m->rf || m->len >= m->total) return;
+    if (want_end > m->total) want_end = m->total;
+    if (want_end <= m->len) return;
+    size_t avail = m->len;
+    m->rf->fn(m->rf->user, m->pos, want_end, &avail);
+    if (avail > m->len && avail <= m->total) m->len = avail;
+}
+
 static inline ckpt_status need(machine *m, size_t n) {
-    if (m->len - m->pos < n)
-        return fail(m, CKPT_E_TRUNCATED, "needs %zu argument bytes, %zu left", n, m->len - m->pos);
+    if (m->len - m->pos < n) {
+        refill(m, n > m->total - m->pos ? m->total : m->pos + n);
+        if (m->len - m->pos < n)
+            return fail(m, CKPT_E_TRUNCATED, "needs %zu argument bytes, %zu left", n, m->total - m->pos);
+    }
     return CKPT_OK;
 }
 
@@ -94,6 +111,12 @@ static inline uint64_t rd_u64(const uint8_t *p) {
 static ckpt_status read_line(machine *m, const uint8_t **line, size_t *n) {
     const uint8_t *s = m->buf + m->pos;
     const uint8_t *nl = memchr(s, '\n', m->len - m->pos);
+    while (!nl && m->rf && m->len < m->total) {
+        size_t from = m->len, grow = m->len - m->pos < 4096 ? 4096 : m->len - m->pos;
+        refill(m, grow > m->total - m->len ? m->total : m->len + grow);
+        if (m->len == from) break;
+        nl = memchr(m->buf + from, '\n', m->len - from);
+    }
     if (!nl) return fail(m, CKPT_E_TRUNCATED, "text argument has no terminating newline");
     *line = s;
     *n = (size_t)(nl - s);
@@ -124,7 +147,7 @@ static ckpt_status push_slow(machine *m, ckpt_value *v) {
     return CKPT_OK;
 }
 
-static inline ckpt_status push(machine *m, ckpt_value *v) {
+CKPT__ALWAYS_INLINE ckpt_status push(machine *m, ckpt_value *v) {
     if (v && m->sp < m->scap) {
         m->stack[m->sp++] = v;
         return CKPT_OK;
@@ -609,11 +632,15 @@ static ckpt_status op_build(machine *m) {
     o->states[o->nstates++] = state;
     if (m->hooks && m->hooks->after_build) {
         size_t p = m->pos;
-        st = m->hooks->after_build(m->hooks->user, m->g, inst, m->buf, m->len, &p, m->err);
+        /* a windowed input: the hook sees the whole length and may read the
+           byte at pos (joblib's padding length) */
+        refill(m, m->pos + 1);
+        st = m->hooks->after_build(m->hooks->user, m->g, inst, m->buf, m->total, &p, m->err);
         if (st) return st;
-        if (p < m->pos || p > m->len)
+        if (p < m->pos || p > m->total)
             return fail(m, CKPT_E_BOUNDS, "after_build hook moved the position outside the input");
         m->pos = p;
+        if (m->len < p) m->len = p; /* skipped bytes are never read */
     }
     return CKPT_OK;
 }
@@ -663,18 +690,28 @@ static ckpt_status op_ext(machine *m, int64_t code) {
 ckpt_status ckpt_pickle_load(ckpt_graph *g, const uint8_t *buf, size_t len, size_t start,
                              const ckpt_pickle_hooks *hooks, ckpt_value **root,
                              ckpt_pickle_info *info, ckpt_error *err) {
+    return ckpt__pickle_load_windowed(g, buf, len, len, NULL, start, hooks, root, info, err);
+}
+
+ckpt_status ckpt__pickle_load_windowed(ckpt_graph *g, const uint8_t *buf, size_t avail, size_t len,
+                                       const ckpt__refill *rf, size_t start,
+                                       const ckpt_pickle_hooks *hooks, ckpt_value **root,
+                                       ckpt_pickle_info *info, ckpt_error *err) {
     if (root) *root = NULL;
     if (info) {
         memset(info, 0, sizeof *info);
         info->start = start;
     }
-    if (!g || (!buf && len) || start > len) return ckpt_error_set(err, CKPT_E_ARG, -1, "invalid argument");
+    if (!g || (!buf && len) || start > len || avail > len || (!rf && avail != len))
+        return ckpt_error_set(err, CKPT_E_ARG, -1, "invalid argument");
     machine mm;
     memset(&mm, 0, sizeof mm);
     machine *m = &mm;
     m->g = g;
     m->buf = buf;
-    m->len = len;
+    m->len = avail;
+    m->total = len;
+    m->rf = rf;
     m->pos = start;
     m->hooks = hooks;
     m->err = err;
@@ -687,6 +724,7 @@ ckpt_status ckpt_pickle_load(ckpt_graph *g, const uint8_t *buf, size_t len, size
     size_t first;
 
     for (;;) {
+        if (m->pos >= m->len) refill(m, m->pos + 1);
         if (m->pos >= m->len) {
             m->op_off = m->pos;
             m->op = '.';
@@ -1043,8 +1081,8 @@ ckpt_status ckpt_pickle_load(ckpt_graph *g, const uint8_t *buf, size_t len, size
             if ((st = need(m, 8))) break;
             uint64_t n = rd_u64(p);
             m->pos += 8;
-            if (n > m->len - m->pos)
-                st = fail(m, CKPT_E_TRUNCATED, "frame of %llu bytes but only %zu left", (unsigned long long)n, m->len - m->pos);
+            if (n > m->total - m->pos)
+                st = fail(m, CKPT_E_TRUNCATED, "frame of %llu bytes but only %zu left", (unsigned long long)n, m->total - m->pos);
             break;
         }
         case 'P': { /* PERSID */

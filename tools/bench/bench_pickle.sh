@@ -62,7 +62,7 @@ awk -F'\t' '
   BEGIN { printf "%-18s %6s %9s %19s %19s %9s %8s %8s %5s\n", "file", "MB", "opcodes", "cpython_s (min)", "ckpt_s (min)", "borrow_s", "ratio", "ratio_b", ">=2x" }
   {
     p = py[$1]; r = (p > 0 && $4 > 0) ? p / $4 : 0; rb = (p > 0 && $5 > 0) ? p / $5 : 0
-    printf "%-18s %6.1f %9d %9.4f (%7.4f) %9.4f (%7.4f) %9.4f %7.2fx %7.2fx %5s\n", $1, $2 / 1048576, $3, p, pymin[$1], $4, $8, $5, r, rb, r >= 2 ? "yes" : "NO"
+    printf "%-18s %6.1f %9d %9.4f (%7.4f) %9.4f (%7.4f) %9.4f %7.2fx %7.2fx %5s\n", $1, $2 / 1048576, $3, p, pymin[$1], $4, $8, $5, r, rb, (r >= 2 ? "yes" : "NO")
     n++; lr += log(r); lb += log(rb); tp += p; tc += $4; if (r < 2) miss++
   }
   END { if (n) printf "%-18s %6s %9s %9.4f %9s %9.4f %9s %9s %7.2fx %8s  (geomean %.2fx, borrow %.2fx; %d below 2x)\n", "total", "", "", tp, "", tc, "", "", tp / tc, "", exp(lr / n), exp(lb / n), miss }
