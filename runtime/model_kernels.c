@@ -12,6 +12,38 @@
 
 /* Below this many multiply-adds a loop beats the BLAS call overhead. */
 #define CKPT_K_SMALL_FLOPS 4096
+/* Up to this many rows a product goes through dgemv, row by row. */
+#define CKPT_K_GEMV_ROWS 2
+
+/* y[j] = W[j] . x for the k rows of W (k x d): four lanes of partial sums per
+   row, added pairwise at the end (a different order than a plain loop; the
+   difference is rounding, ~1e-16 relative). */
+CKPT_RT_CLONES static void gemv_rows(const double *restrict W, int64_t k, int64_t d,
+                                     const double *restrict x, double *restrict y)
+{
+    for (int64_t j = 0; j < k; j++) {
+        const double *w = W + j * d;
+        int64_t c = 0;
+        double s = 0.0;
+#if CKPT_RT_V4
+        ckpt_v4d a = {0, 0, 0, 0}, b = a;
+        for (; c + 8 <= d; c += 8) {
+            ckpt_v4d w0, w1, x0, x1;
+            CKPT_V4_LOAD(w0, w + c);
+            CKPT_V4_LOAD(w1, w + c + 4);
+            CKPT_V4_LOAD(x0, x + c);
+            CKPT_V4_LOAD(x1, x + c + 4);
+            a += w0 * x0;
+            b += w1 * x1;
+        }
+        a += b;
+        s = (a[0] + a[1]) + (a[2] + a[3]);
+#endif
+        for (; c < d; c++)
+            s += w[c] * x[c];
+        y[j] = s;
+    }
+}
 
 void ckpt_k_gemm_nt(const double *X, int64_t n, int64_t d, const double *W, int64_t k,
                     const double *b, double *out)
@@ -31,8 +63,12 @@ void ckpt_k_gemm_nt(const double *X, int64_t n, int64_t d, const double *W, int6
         }
         return;
     }
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)k, (blasint)d, 1.0,
-                X, (blasint)d, W, (blasint)d, 0.0, out, (blasint)k);
+    if (n <= CKPT_K_GEMV_ROWS) /* a few rows: no BLAS call (nor its thread hand-off) */
+        for (int64_t r = 0; r < n; r++)
+            gemv_rows(W, k, d, X + r * d, out + r * k);
+    else
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)k, (blasint)d,
+                    1.0, X, (blasint)d, W, (blasint)d, 0.0, out, (blasint)k);
     if (b)
         for (int64_t r = 0; r < n; r++)
             for (int64_t j = 0; j < k; j++)
