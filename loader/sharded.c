@@ -203,6 +203,7 @@ static ckpt_status add_entry(ckpt_file *f, sharded *sh, const char *name, const 
     st = ckpt__file_add_array(f, name, NULL, ci->dtype, ci->ndim, ci->shape, ci->strides, &a, err);
     if (st != CKPT_OK) return name_shard(err, st, s->name);
     a->info.value = ci->value;
+    a->obj_items = s->file->arrays[i].obj_items; /* object arrays: items in the shard's graph */
     a->info.fortran = ci->fortran;
     a->info.is_tensor = ci->is_tensor;
     a->info.requires_grad = ci->requires_grad;

@@ -839,6 +839,29 @@ static void sharded_mixed(void) {
     }
     unlink(tmp_path("small.index.json"));
 
+    /* a shard that is not torch (joblib): an object array's items reach through the index */
+    if (copy_model("numpy/jl_plain.joblib", "jl_plain.joblib")) {
+        ckpt_file *o = NULL, *g = NULL;
+        st = open_index("obj.index.json", "{\"weight_map\": {\"O\": \"jl_plain.joblib\"}}", &o, &err);
+        CHECKF(st == CKPT_OK, "object-array index: %s", st ? err.message : "");
+        if (st == CKPT_OK && ckpt_open(tmp_path("jl_plain.joblib"), NULL, &g, &err) == CKPT_OK) {
+            size_t j;
+            CHECK(ckpt_file_find_array(g, "O", &j) == CKPT_OK);
+            const ckpt_array_info *ai = ckpt_file_array(o, 0);
+            CHECK(ai && ai->dtype->type == CKPT_DT_OBJECT && ai->nelems == 5);
+            for (uint64_t k = 0; ai && k < ai->nelems; k++) {
+                const ckpt_value *x = ckpt_array_object_item(o, 0, k), *y = ckpt_array_object_item(g, j, k);
+                CHECKF(x && y && ckpt_value_kind(x) == ckpt_value_kind(y), "object item %llu", (unsigned long long)k);
+            }
+            ckpt_close(g);
+        }
+        ckpt_close(o);
+        unlink(tmp_path("obj.index.json"));
+        unlink(tmp_path("jl_plain.joblib"));
+    } else {
+        CHECKF(0, "copy jl_plain.joblib");
+    }
+
     /* errors name the shard */
     expect_index("{\"weight_map\": {\"emb.weight\": \"../legacy_sd.pt\"}}", CKPT_E_FORMAT, "../legacy_sd.pt",
                  "shard escaping its directory");
