@@ -2,7 +2,7 @@
 """Inputs for tools/bench/bench_trees.sh and scikit-learn's side of the timing.
 
   bench_trees_gen.py OUTDIR ROWS DOCS           write models + inputs (fixed seeds)
-  bench_trees_gen.py --time OUTDIR REPEATS      time scikit-learn on them
+  bench_trees_gen.py --time OUTDIR REPEATS [NAME]   time scikit-learn on them (or on one)
 
 Models (our own data, fixed seeds; files go to OUTDIR, not to git):
   rf.pkl    RandomForestClassifier(n_estimators=100), 20 features, 3 classes
@@ -80,11 +80,13 @@ def best(fn, reps):
     return b
 
 
-def timing(outdir, reps):
+def timing(outdir, reps, only=None):
     X = np.fromfile(os.path.join(outdir, "X.f64"), dtype="<f8").reshape(-1, NF)
     with open(os.path.join(outdir, "docs.txt"), encoding="utf-8") as f:
         D = [line.rstrip("\n") for line in f]
     for name, data in (("rf", X), ("hgb", X), ("tfidf", D)):
+        if only and name != only:
+            continue
         with open(os.path.join(outdir, name + ".pkl"), "rb") as f:
             m = pickle.load(f)  # our own file, written above
         one = data[:1]
@@ -96,6 +98,6 @@ def timing(outdir, reps):
 
 if __name__ == "__main__":
     if sys.argv[1] == "--time":
-        timing(sys.argv[2], int(sys.argv[3]))
+        timing(sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None)
     else:
         gen(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
