@@ -161,7 +161,8 @@ typedef struct rows_job {
     const double *X;
     int64_t r0, r1, nf;
     double *out;
-    const double *init_raw; /* GB: n x K precomputed init, or NULL */
+    const double *init_raw; /* GB: precomputed init rows, or NULL */
+    int64_t init_stride;    /* K (a row per input row) or 0 (one row for all) */
     ckpt_status st;
     ckpt_error err;
 } rows_job;
@@ -258,7 +259,7 @@ static void run_rows(rows_job *J)
         case TM_GB_CLF:
         case TM_GB_REG:
             for (int64_t k = 0; k < m->K; k++)
-                acc[k] = J->init_raw ? J->init_raw[r * m->K + k] : 0.0;
+                acc[k] = J->init_raw ? J->init_raw[r * J->init_stride + k] : 0.0;
             gb_raw(m, x, acc);
             if (m->kind == TM_GB_CLF)
                 boost_clf_out(m, J->method, acc, o);
@@ -433,7 +434,8 @@ static void run_blocks(rows_job *J)
             for (int64_t r = 0; r < nb; r++)
                 for (int64_t k = 0; k < K; k++)
                     acc[r * K + k] = hgb ? m->baseline[k]
-                                         : (J->init_raw ? J->init_raw[(r0 + r) * K + k] : 0.0);
+                                         : (J->init_raw ? J->init_raw[(r0 + r) * J->init_stride + k]
+                                                        : 0.0);
             for (int64_t s = 0; s < m->n_stages; s++)
                 for (int64_t k = 0; k < K; k++) {
                     const ckpt_tree *tr = &m->trees[s * K + k];
@@ -485,7 +487,7 @@ static void *run_rows_thread(void *p)
 
 static ckpt_status run_direct(const ckpt_tm *m, ckpt_tm_method method, const double *X,
                               int64_t n, int64_t nf, double *out, const double *init_raw,
-                              ckpt_error *err)
+                              int64_t init_stride, ckpt_error *err)
 {
     int64_t work = n * (m->n_trees ? m->n_trees : 1);
     int nth = 1;
@@ -498,7 +500,7 @@ static ckpt_status run_direct(const ckpt_tm *m, ckpt_tm_method method, const dou
     int started[PAR_MAX_THREADS] = {0};
     for (int i = 0; i < nth; i++) {
         jobs[i] = (rows_job){m, method, X, n * i / nth, n * (i + 1) / nth, nf, out, init_raw,
-                             CKPT_OK, {0}};
+                             init_stride, CKPT_OK, {0}};
         if (i > 0 && pthread_create(&tid[i], NULL, run_rows_thread, &jobs[i]) == 0)
             started[i] = 1;
     }
@@ -519,6 +521,25 @@ static ckpt_status run_direct(const ckpt_tm *m, ckpt_tm_method method, const dou
 }
 
 /* ------------------------------------------------------------ GB init */
+
+/* Raw score row (K) of the init estimator's prediction / probabilities pr. */
+static void gb_raw_of(const ckpt_tm *m, const double *pr, double *o)
+{
+    int64_t K = m->K;
+    if (!m->is_clf) {
+        o[0] = pr[0];
+    } else if (m->loss == TM_LOSS_MULTINOMIAL) {
+        for (int64_t k = 0; k < K; k++) {
+            double q = pr[k] < EPS32 ? EPS32 : (pr[k] > 1 - EPS32 ? 1 - EPS32 : pr[k]);
+            o[k] = log(q);
+        }
+    } else {
+        double q = pr[1] < EPS32 ? EPS32 : (pr[1] > 1 - EPS32 ? 1 - EPS32 : pr[1]);
+        o[0] = log(q / (1 - q));
+        if (m->loss == TM_LOSS_EXPONENTIAL)
+            o[0] = 0.5 * o[0];
+    }
+}
 
 static ckpt_status gb_init_raw(const ckpt_tm *m, const double *X, int64_t n, int64_t nf,
                                double **raw_out, ckpt_error *err)
@@ -557,23 +578,8 @@ static ckpt_status gb_init_raw(const ckpt_tm *m, const double *X, int64_t n, int
         if (st != CKPT_OK)
             goto fail;
     }
-    for (int64_t r = 0; r < n; r++) {
-        const double *pr = p + r * C;
-        double *o = raw + r * K;
-        if (!m->is_clf) {
-            o[0] = pr[0];
-        } else if (m->loss == TM_LOSS_MULTINOMIAL) {
-            for (int64_t k = 0; k < K; k++) {
-                double q = pr[k] < EPS32 ? EPS32 : (pr[k] > 1 - EPS32 ? 1 - EPS32 : pr[k]);
-                o[k] = log(q);
-            }
-        } else {
-            double q = pr[1] < EPS32 ? EPS32 : (pr[1] > 1 - EPS32 ? 1 - EPS32 : pr[1]);
-            o[0] = log(q / (1 - q));
-            if (m->loss == TM_LOSS_EXPONENTIAL)
-                o[0] = 0.5 * o[0];
-        }
-    }
+    for (int64_t r = 0; r < n; r++)
+        gb_raw_of(m, p + r * C, raw + r * K);
     free(p);
     free(x64);
     *raw_out = raw;
@@ -845,13 +851,20 @@ ckpt_status ckpt_tm_run(const ckpt_tm *m, ckpt_tm_method method, const double *X
     switch (m->kind) {
     case TM_GB_CLF:
     case TM_GB_REG: {
-        if (method == CKPT_TM_APPLY)
-            return run_direct(m, method, X, n, nf, out, NULL, err);
+        if (method == CKPT_TM_APPLY || m->init_zero)
+            return run_direct(m, method, X, n, nf, out, NULL, 0, err);
+        if (m->init->kind == TM_DUMMY_CLF || m->init->kind == TM_DUMMY_REG) {
+            /* a constant init (the default 'prior' / mean / quantile ...): one raw
+               row for every input row, on the stack (K <= CKPT_TM_MAX_BOOST_CLASSES) */
+            double raw1[CKPT_TM_MAX_BOOST_CLASSES];
+            gb_raw_of(m, m->init->constant, raw1);
+            return run_direct(m, method, X, n, nf, out, raw1, 0, err);
+        }
         double *raw;
         ckpt_status st = gb_init_raw(m, X, n, nf, &raw, err);
         if (st != CKPT_OK)
             return st;
-        st = run_direct(m, method, X, n, nf, out, raw, err);
+        st = run_direct(m, method, X, n, nf, out, raw, m->K, err);
         free(raw);
         return st;
     }
@@ -877,6 +890,6 @@ ckpt_status ckpt_tm_run(const ckpt_tm *m, ckpt_tm_method method, const double *X
             memcpy(out + r * m->n_outputs, m->constant, (size_t)m->n_outputs * sizeof *out);
         return CKPT_OK;
     default:
-        return run_direct(m, method, X, n, nf, out, NULL, err);
+        return run_direct(m, method, X, n, nf, out, NULL, 0, err);
     }
 }
