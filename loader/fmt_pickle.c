@@ -92,92 +92,141 @@ static ckpt_status load_extra(ckpt_file *f, size_t pos, ckpt_error *err) {
  * would fault in (and count as resident) the page-cache folio around every
  * array header: with 2 MB folios that is most of the file, and each fault
  * costs far more than reading the few hundred bytes of opcodes.  So the
- * machine reads through a "shadow": an untouched anonymous mapping of the
- * file's size in which only the byte ranges the machine asks for are filled
- * with pread (same offsets; windows of 4 KB doubling while reading on, back
- * to 4 KB after a jump).  Array data pointers still point into f->map.  The
- * shadow lives as long as the handle (str/bytes of the graph borrow from it).
- * Used only for mapped files of at least SHADOW_MIN bytes that mention
- * NumpyArrayWrapper in their first SHADOW_PEEK bytes. */
-#define SHADOW_MIN ((size_t)8 << 20)
-#define SHADOW_PEEK ((size_t)64 << 10)
-#define SHADOW_WIN_MIN ((size_t)4 << 10)
-#define SHADOW_WIN_MAX ((size_t)1 << 20)
+ * machine reads through windows: the byte ranges it asks for are read with
+ * pread into small packed chunks (windows start at WIN_MIN bytes and double
+ * while the machine reads on; after a jump over array bytes the next window
+ * starts right after the bytes the machine consumed, so the opcodes of
+ * hundreds of arrays share a few pages).  Array data pointers still point
+ * into f->map.  The chunks live as long as the handle (str/bytes of the
+ * graph borrow from them).  Used only for mapped files of at least
+ * SPARSE_MIN bytes that mention NumpyArrayWrapper in their first SPARSE_PEEK
+ * bytes; on any read error a window is copied from f->map instead. */
+#define SPARSE_MIN ((size_t)8 << 20)
+#define SPARSE_PEEK ((size_t)16 << 10)
+#define WIN_MIN ((size_t)512)
+#define WIN_MAX ((size_t)1 << 20)
+#define SPARSE_CHUNK ((size_t)64 << 10)
 
-typedef struct shadow {
+typedef struct sp_chunk {
+    struct sp_chunk *next;
+    size_t cap;
+} sp_chunk; /* followed by cap bytes */
+
+typedef struct sparse {
     ckpt_file *f;
     int fd;
-    uint8_t *buf;
-    size_t len;
-    size_t filled;  /* [.., filled) was filled last (from some start) */
+    size_t len;      /* file length */
+    sp_chunk *chunks; /* newest first; the current window is in chunks */
+    uint8_t *mem;    /* chunks' bytes */
+    size_t lo;       /* file offset of mem[at] */
+    size_t at;       /* where the window starts in mem */
     size_t win;
-} shadow;
+    size_t first;    /* bytes of the first window (from offset 0) */
+} sparse;
 
-/* [from, to) of the shadow from the file; on any read failure from f->map */
-static void shadow_fill(shadow *sh, size_t from, size_t to) {
-    size_t at = from;
-    while (at < to) {
-        ssize_t r = pread(sh->fd, sh->buf + at, to - at, (off_t)at);
+static void sparse_read(sparse *sp, uint8_t *dst, size_t from, size_t to) {
+    size_t got = 0;
+    while (from + got < to) {
+        ssize_t r = pread(sp->fd, dst + got, to - from - got, (off_t)(from + got));
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) break;
-        at += (size_t)r;
+        got += (size_t)r;
     }
-    if (at < to) memcpy(sh->buf + at, sh->f->map + at, to - at);
+    if (from + got < to) memcpy(dst + got, sp->f->map + from + got, to - from - got);
 }
 
-static void shadow_refill(void *user, size_t pos, size_t want_end, size_t *avail) {
-    shadow *sh = user;
-    size_t from = pos > sh->filled ? pos : sh->filled;
-    if (want_end > sh->len) want_end = sh->len;
-    if (want_end <= from) { /* already there */
-        if (from > *avail) *avail = from;
-        return;
-    }
-    sh->win = pos > sh->filled ? SHADOW_WIN_MIN : (sh->win * 2 > SHADOW_WIN_MAX ? SHADOW_WIN_MAX : sh->win * 2);
-    size_t to = sh->len - from < sh->win ? sh->len : from + sh->win;
+size_t ckpt__sparse_min = SPARSE_MIN;
+size_t ckpt__sparse_first = SPARSE_PEEK;
+size_t ckpt__sparse_win = WIN_MIN;
+size_t ckpt__sparse_chunk = SPARSE_CHUNK;
+
+static int sparse_chunk(sparse *sp, size_t need) {
+    size_t cap = need > ckpt__sparse_chunk ? need : ckpt__sparse_chunk;
+    if (cap > SIZE_MAX - sizeof(sp_chunk)) return 0;
+    sp_chunk *c = ckpt__malloc(&sp->f->alloc, sizeof *c + cap);
+    if (!c) return 0;
+    c->next = sp->chunks;
+    c->cap = cap;
+    sp->chunks = c;
+    sp->mem = (uint8_t *)(c + 1);
+    return 1;
+}
+
+static void sparse_refill(void *user, size_t pos, size_t want_end, const uint8_t **buf, size_t *avail) {
+    sparse *sp = user;
+    size_t have = *avail; /* window holds [lo, have); [pos, have) must be kept */
+    if (want_end > sp->len) want_end = sp->len;
+    int jump = pos >= have;
+    size_t from = jump ? pos : have;
+    if (want_end <= from) return;
+    sp->win = jump ? ckpt__sparse_win : (sp->win * 2 > WIN_MAX ? WIN_MAX : sp->win * 2);
+    if (sp->win == 0) sp->win = 1;
+    size_t to = sp->len - from < sp->win ? sp->len : from + sp->win;
     if (to < want_end) to = want_end;
-    shadow_fill(sh, from, to);
-    sh->filled = to;
+    /* where the new bytes go: right after the window's consumed/kept bytes */
+    size_t keep = jump ? 0 : have - pos;
+    size_t start = sp->at + ((jump ? have : pos) - sp->lo); /* mem offset of pos (or of the skip) */
+    if (have < sp->lo || start > sp->chunks->cap) return; /* cannot happen: windows only move on */
+    if (sp->chunks->cap - start < keep + (to - from)) {
+        uint8_t *old = sp->mem + start;
+        if (!sparse_chunk(sp, keep + (to - from))) return;
+        if (keep) memcpy(sp->mem, old, keep);
+        start = 0;
+    }
+    sparse_read(sp, sp->mem + start + keep, from, to);
+    sp->at = start;
+    sp->lo = pos;
+    *buf = (const uint8_t *)((uintptr_t)(sp->mem + start) - pos);
     *avail = to;
 }
 
-static void shadow_free(ckpt_file *f) {
-    shadow *sh = f->fmt_state;
-    if (!sh) return;
-    if (sh->buf) munmap(sh->buf, sh->len);
-    ckpt__free(&f->alloc, sh, sizeof *sh);
+static void sparse_free(ckpt_file *f) {
+    sparse *sp = f->fmt_state;
+    if (!sp) return;
+    for (sp_chunk *c = sp->chunks; c;) {
+        sp_chunk *n = c->next;
+        ckpt__free(&f->alloc, c, sizeof *c + c->cap);
+        c = n;
+    }
+    if (sp->fd >= 0) close(sp->fd);
+    ckpt__free(&f->alloc, sp, sizeof *sp);
 }
 
-/* A shadow for f when it pays (see above), else NULL. */
-static shadow *shadow_make(ckpt_file *f) {
-    if (!f->is_mmap || !f->path || f->map_len < SHADOW_MIN || f->fmt_state || f->fmt_free) return NULL;
+/* The sparse reader for f when it pays (see above), else NULL; the first
+   window (from offset 0) is read. */
+static sparse *sparse_make(ckpt_file *f) {
+    if (!f->is_mmap || !f->path || f->map_len < ckpt__sparse_min || f->map_len == 0 || f->fmt_state ||
+        f->fmt_free)
+        return NULL;
     int fd;
     do {
         fd = open(f->path, O_RDONLY | O_CLOEXEC);
     } while (fd < 0 && errno == EINTR);
     if (fd < 0) return NULL;
     struct stat sb;
-    shadow *sh = NULL;
-    void *m = MAP_FAILED;
+    sparse *sp = NULL;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != f->map_len) goto no;
-    m = mmap(NULL, f->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m == MAP_FAILED) goto no;
-    sh = ckpt__malloc(&f->alloc, sizeof *sh);
-    if (!sh) goto no;
-    memset(sh, 0, sizeof *sh);
-    sh->f = f;
-    sh->fd = fd;
-    sh->buf = m;
-    sh->len = f->map_len;
-    sh->win = SHADOW_WIN_MIN;
-    sh->filled = SHADOW_PEEK < sh->len ? SHADOW_PEEK : sh->len;
-    shadow_fill(sh, 0, sh->filled);
+    sp = ckpt__malloc(&f->alloc, sizeof *sp);
+    if (!sp) goto no;
+    memset(sp, 0, sizeof *sp);
+    sp->f = f;
+    sp->fd = fd;
+    sp->len = f->map_len;
+    sp->first = sp->len < SPARSE_PEEK ? sp->len : SPARSE_PEEK;
+    sp->win = sp->first;
+    if (!sparse_chunk(sp, sp->first)) goto no;
+    sparse_read(sp, sp->mem, 0, sp->first);
     static const char needle[] = "NumpyArrayWrapper";
-    if (!memmem(sh->buf, sh->filled, needle, sizeof needle - 1)) goto no;
-    return sh;
+    if (!memmem(sp->mem, sp->first, needle, sizeof needle - 1)) goto no;
+    if (sp->first > ckpt__sparse_first && ckpt__sparse_first > 0) sp->first = ckpt__sparse_first; /* tests */
+    return sp;
 no:
-    if (sh) ckpt__free(&f->alloc, sh, sizeof *sh);
-    if (m != MAP_FAILED) munmap(m, f->map_len);
+    if (sp) {
+        sp->fd = -1;
+        f->fmt_state = sp;
+        sparse_free(f);
+        f->fmt_state = NULL;
+    }
     close(fd);
     return NULL;
 }
@@ -194,14 +243,14 @@ ckpt_status ckpt__open_pickle(ckpt_file *f, ckpt_error *err) {
     pickle_hooks(&ctx, &hooks);
     ckpt_pickle_info info;
     ckpt_value *root = NULL;
-    shadow *sh = shadow_make(f);
-    if (sh) {
-        f->fmt_state = sh; /* released with the handle, also on failure */
-        f->fmt_free = shadow_free;
-        ckpt__refill rf = {sh, shadow_refill};
-        st = ckpt__pickle_load_windowed(f->graph, sh->buf, sh->filled, sh->len, &rf, 0, &hooks, &root, &info, err);
-        close(sh->fd);
-        sh->fd = -1;
+    sparse *sp = sparse_make(f);
+    if (sp) {
+        f->fmt_state = sp; /* released with the handle, also on failure */
+        f->fmt_free = sparse_free;
+        ckpt__refill rf = {f->map, sp, sparse_refill};
+        st = ckpt__pickle_load_windowed(f->graph, sp->mem, sp->first, sp->len, &rf, 0, &hooks, &root, &info, err);
+        close(sp->fd);
+        sp->fd = -1;
     } else {
         st = ckpt_pickle_load(f->graph, f->map, f->map_len, 0, &hooks, &root, &info, err);
     }

@@ -93,4 +93,10 @@ ckpt_status ckpt__joblib_after_build(void *user, ckpt_graph *g, ckpt_value *obj,
                                      const uint8_t *buf, size_t len, size_t *pos,
                                      ckpt_error *err);
 
+/* fmt_pickle.c's sparse pread windows, for tests: smallest mapped file read
+   that way (8 MB), first window (16 KB), first window after a jump (512 B),
+   chunk size (64 KB).  Tests shrink them to run every fixture through
+   windows that move, jump and change chunks. */
+extern size_t ckpt__sparse_min, ckpt__sparse_first, ckpt__sparse_win, ckpt__sparse_chunk;
+
 #endif

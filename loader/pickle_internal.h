@@ -177,16 +177,21 @@ ckpt_value *ckpt__int_from_i64(ckpt_graph *g, int64_t v);
 /* minimal-length copy of LE two's complement bytes */
 ckpt_value *ckpt__int_from_le(ckpt_graph *g, const uint8_t *p, size_t n);
 
-/* Windowed input (internal): the machine reads buf[0, avail) and, when it
-   needs bytes past that, calls fn(user, pos, want_end, &avail): the callback
-   makes at least [pos, want_end) readable in buf (same offsets as the file;
-   it may fill more) and raises *avail (never past len).  Bytes below pos
-   are never read again.  If it cannot, it leaves *avail and the machine
-   reports truncated input.  after_build hooks get len (the whole input) and
-   a readable byte at pos. */
+/* Windowed input (internal): the machine reads the input at file offsets
+   through buf (buf + off is the byte at offset off) for offsets [.., avail).
+   When it needs bytes past that it calls fn(user, pos, want_end, &buf,
+   &avail): the callback makes at least [pos, want_end) readable, possibly at
+   a new place (a new buf; bytes below pos must stay valid where they were:
+   the graph may borrow them), and raises *avail (never past len).  Bytes
+   below pos are never read again; after an after_build hook skipped bytes,
+   *avail on entry is where the skip began.  If it cannot, it leaves *avail
+   and the machine reports truncated input.  after_build hooks get len (the
+   whole input) and a readable byte at pos.  Borrowed bytes/bytearray
+   payloads point into `file` when set. */
 typedef struct ckpt__refill {
+    const uint8_t *file; /* whole input if addressable (borrowed bytes point here), or NULL */
     void *user;
-    void (*fn)(void *user, size_t pos, size_t want_end, size_t *avail);
+    void (*fn)(void *user, size_t pos, size_t want_end, const uint8_t **buf, size_t *avail);
 } ckpt__refill;
 ckpt_status ckpt__pickle_load_windowed(ckpt_graph *g, const uint8_t *buf, size_t avail, size_t len,
                                        const ckpt__refill *rf, size_t start,

@@ -80,21 +80,27 @@ static ckpt_status nomem(machine *m) {
 /* ---------------------------------------------------------------- reading */
 
 /* Ask the refill callback for bytes up to `want_end` (clamped to total).
-   Bytes below pos are never read again, so the callback may leave a gap
-   between what it filled before and pos (data an after_build hook skipped). */
+   The window may move (m->buf changes: pointers to bytes at or past pos must
+   be recomputed; bytes below pos stay where they are), and bytes below pos
+   are never read again, so the callback may leave out what an after_build
+   hook skipped. */
 static void refill(machine *m, size_t want_end) {
     if (!m->rf || m->len >= m->total) return;
     if (want_end > m->total) want_end = m->total;
     if (want_end <= m->len) return;
     size_t avail = m->len;
-    m->rf->fn(m->rf->user, m->pos, want_end, &avail);
-    if (avail > m->len && avail <= m->total) m->len = avail;
+    const uint8_t *base = m->buf;
+    m->rf->fn(m->rf->user, m->pos, want_end, &base, &avail);
+    if (avail > m->len && avail <= m->total && avail > m->pos) {
+        m->buf = base;
+        m->len = avail;
+    }
 }
 
 static inline ckpt_status need(machine *m, size_t n) {
-    if (m->len - m->pos < n) {
+    if (m->pos > m->len || m->len - m->pos < n) {
         refill(m, n > m->total - m->pos ? m->total : m->pos + n);
-        if (m->len - m->pos < n)
+        if (m->pos > m->len || m->len - m->pos < n)
             return fail(m, CKPT_E_TRUNCATED, "needs %zu argument bytes, %zu left", n, m->total - m->pos);
     }
     return CKPT_OK;
@@ -115,6 +121,7 @@ static ckpt_status read_line(machine *m, const uint8_t **line, size_t *n) {
         size_t from = m->len, grow = m->len - m->pos < 4096 ? 4096 : m->len - m->pos;
         refill(m, grow > m->total - m->len ? m->total : m->len + grow);
         if (m->len == from) break;
+        s = m->buf + m->pos; /* the window may have moved */
         nl = memchr(m->buf + from, '\n', m->len - from);
     }
     if (!nl) return fail(m, CKPT_E_TRUNCATED, "text argument has no terminating newline");
@@ -184,7 +191,13 @@ static ckpt_value *new_str_node(machine *m, ckpt_kind kind, const uint8_t *p, si
     ckpt_value *v = ckpt__g_node(m->g, kind);
     if (!v) return NULL;
     if (may_borrow && m->borrow) {
-        v->u.s.p = p;
+        /* windowed input: bytes (array data, numpy scalars) point into the
+           file itself like without windows; str stays in the window (keys
+           are compared later and their pages should not be touched) */
+        if (m->rf && m->rf->file && kind != CKPT_K_STR)
+            v->u.s.p = m->rf->file + ((uintptr_t)p - (uintptr_t)m->buf);
+        else
+            v->u.s.p = p;
     } else {
         uint8_t *c = ckpt__g_copy(m->g, p, n);
         if (!c) return NULL;
@@ -639,8 +652,8 @@ static ckpt_status op_build(machine *m) {
         if (st) return st;
         if (p < m->pos || p > m->total)
             return fail(m, CKPT_E_BOUNDS, "after_build hook moved the position outside the input");
+        if (m->rf && p > m->len) m->len = m->pos; /* what the hook skipped is not in the window */
         m->pos = p;
-        if (m->len < p) m->len = p; /* skipped bytes are never read */
     }
     return CKPT_OK;
 }
@@ -724,7 +737,9 @@ ckpt_status ckpt__pickle_load_windowed(ckpt_graph *g, const uint8_t *buf, size_t
     size_t first;
 
     for (;;) {
-        if (m->pos >= m->len) refill(m, m->pos + 1);
+        /* windowed input: the opcode and up to 8 argument bytes in the window, so
+           that `p` below stays valid through need() calls of <= 8 bytes */
+        if (m->rf && (m->pos >= m->len || m->len - m->pos < 9)) refill(m, m->pos + 9);
         if (m->pos >= m->len) {
             m->op_off = m->pos;
             m->op = '.';

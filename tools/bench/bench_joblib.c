@@ -4,10 +4,10 @@
  *
  *   bench_joblib [-r REPEATS] FILE...
  *
- * Prints per file (tab separated): name, bytes, arrays, best open seconds,
- * best open+pointers seconds, codec-only seconds (0 if uncompressed), peak
- * RSS in KiB of this process after the runs.  Run one file per process for a
- * meaningful peak.  Public API only.
+ * Prints per file (tab separated): name, bytes, arrays, median open seconds,
+ * median open+pointers seconds, median codec-only seconds (0 if
+ * uncompressed), peak RSS in KiB of this process after the ckpt runs.  Run
+ * one file per process for a meaningful peak.  Public API only.
  */
 #include "ckpt/ckpt_file.h"
 
@@ -97,10 +97,24 @@ static double codec_only(const char *path) {
     return t;
 }
 
+#define MAX_REPS 101
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *t, int n) {
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
 int main(int argc, char **argv) {
     int reps = 5, a = 1;
     if (argc > 2 && !strcmp(argv[1], "-r")) {
         reps = atoi(argv[2]);
+        if (reps < 1) reps = 1;
+        if (reps > MAX_REPS) reps = MAX_REPS;
         a = 3;
     }
     if (a >= argc) {
@@ -108,7 +122,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     for (; a < argc; a++) {
-        double best_open = 1e30, best_all = 1e30;
+        double t_open[MAX_REPS], t_all[MAX_REPS], t_codec[MAX_REPS];
         size_t arrays = 0;
         uint64_t bytes = 0;
         for (int r = 0; r < reps; r++) {
@@ -132,19 +146,15 @@ int main(int argc, char **argv) {
             double t2 = now();
             bytes = ckpt_file_size(f);
             ckpt_close(f);
-            if (t1 - t0 < best_open) best_open = t1 - t0;
-            if (t2 - t0 < best_all) best_all = t2 - t0;
+            t_open[r] = t1 - t0;
+            t_all[r] = t2 - t0;
         }
         struct rusage ru; /* peak of the ckpt runs, before the codec-only runs read the file */
         getrusage(RUSAGE_SELF, &ru);
-        double codec = 1e30;
-        for (int r = 0; r < reps; r++) {
-            double c = codec_only(argv[a]);
-            if (c < codec) codec = c;
-        }
+        for (int r = 0; r < reps; r++) t_codec[r] = codec_only(argv[a]);
         const char *name = strrchr(argv[a], '/');
         printf("%s\t%llu\t%zu\t%.6f\t%.6f\t%.6f\t%ld\n", name ? name + 1 : argv[a], (unsigned long long)bytes,
-               arrays, best_open, best_all, codec, ru.ru_maxrss);
+               arrays, median(t_open, reps), median(t_all, reps), median(t_codec, reps), ru.ru_maxrss);
     }
     return 0;
 }

@@ -5,6 +5,9 @@
 
   arrays_500mb.joblib   uncompressed joblib.dump of a dict of 250 float64/float32/int64
                         arrays (~500 MB): the issue's "open and reach every pointer" case
+  arrays_100mb_250.joblib / arrays_tiny_250.joblib
+                        the same 250 arrays cut to 100 rows / 1 row (~100 MB / ~1 MB
+                        uncompressed): open cost against array bytes
   arrays_100mb.zlib.joblib / .lz4.joblib / .gz.joblib
                         a 100 MB subset, compressed with joblib (codec speed case)
 Deterministic; skipped when the files already exist with the same size.
@@ -32,6 +35,11 @@ def main():
     path = os.path.join(out, "arrays_500mb.joblib")
     if not os.path.exists(path):
         joblib.dump(arrays, path)
+    # the same 250 keys and dtypes with fewer bytes: open cost vs array bytes
+    for name, rows in (("arrays_100mb_250.joblib", 100), ("arrays_tiny_250.joblib", 1)):
+        p = os.path.join(out, name)
+        if not os.path.exists(p):
+            joblib.dump({k: v[:rows] for k, v in arrays.items()}, p)
     sub = {k: v for k, v in list(arrays.items())[:50]}
     # compressible data: rounded values (random normals barely compress)
     sub = {k: np.round(v, 2) if v.dtype.kind == "f" else v % 1000 for k, v in sub.items()}

@@ -1,13 +1,14 @@
 /*
  * bench_pickle - time ckpt_pickle_load on pickle files (benchmark, not a test).
  *
- *   bench_pickle [-r REPEATS] FILE...
+ *   bench_pickle [-r REPEATS] [-a] FILE...
  *
  * For each file: read it into memory, then REPEATS times (median time kept)
  * create a graph, run every pickle of the file, and free the graph.  Two
  * variants: flags 0 (str/bytes copied into the graph, like CPython makes
  * objects) and CKPT_GRAPH_BORROW_INPUT.  Prints one tab-separated line per file:
  *   name  bytes  ops  median_load_s  median_load_borrow_s  median_free_s  graph_bytes  min_load_s
+ * With -a, every run instead: name  bytes  ops  copy|borrow  load_s.
  * tools/bench/bench_pickle.sh joins this with CPython's pickle.loads timings.
  */
 #include <stdio.h>
@@ -94,15 +95,19 @@ static double median(double *t, int n) {
 }
 
 int main(int argc, char **argv) {
-    int repeats = 5, first = 1;
+    int repeats = 5, first = 1, all = 0;
     if (argc > 2 && strcmp(argv[1], "-r") == 0) {
         repeats = atoi(argv[2]);
         if (repeats < 1) repeats = 1;
         if (repeats > MAX_REPEATS) repeats = MAX_REPEATS;
         first = 3;
     }
+    if (first < argc && strcmp(argv[first], "-a") == 0) {
+        all = 1;
+        first++;
+    }
     if (first >= argc) {
-        fprintf(stderr, "usage: bench_pickle [-r REPEATS] FILE...\n");
+        fprintf(stderr, "usage: bench_pickle [-r REPEATS] [-a] FILE...\n");
         return 2;
     }
     int rc = 0;
@@ -127,7 +132,12 @@ int main(int argc, char **argv) {
                 if (v == 0) tf[r] = fs;
             }
         }
-        if (ok) {
+        if (ok && all) {
+            for (int v = 0; v < 2; v++)
+                for (int r = 0; r < repeats; r++)
+                    printf("%s\t%zu\t%llu\t%s\t%.6f\n", name, len, (unsigned long long)ops, v ? "borrow" : "copy",
+                           t[v][r]);
+        } else if (ok) {
             double m0 = median(t[0], repeats), m1 = median(t[1], repeats), mf = median(tf, repeats);
             printf("%s\t%zu\t%llu\t%.6f\t%.6f\t%.6f\t%llu\t%.6f\n", name, len, (unsigned long long)ops,
                    m0, m1, mf, (unsigned long long)mem, t[0][0]);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench_pickle.sh - ckpt_pickle_load vs CPython's pickle.loads on the same bytes, one run.
 #
-#   tools/bench/bench_pickle.sh [BUILD_DIR] [REPEATS]
+#   tools/bench/bench_pickle.sh [BUILD_DIR] [REPEATS] [ROUNDS]
 #
 # 1. builds bench_pickle in BUILD_DIR (default <repo>/build-bench, Release, no sanitizers);
 # 2. writes the inputs with tools/bench/bench_pickle_gen.py (our own data, fixed seed,
@@ -9,13 +9,16 @@
 # 3. times ckpt (median of REPEATS, graph creation + every pickle of the file; str/bytes
 #    copied, and again with CKPT_GRAPH_BORROW_INPUT) and CPython's C unpickler
 #    (pickle.loads, median of REPEATS, gc disabled while timing) on the same files;
+#    ROUNDS times alternately (ckpt, then CPython), so that a busy machine
+#    slows both alike; each side's time is the median over all its runs;
 # 4. prints a table: ratio = CPython seconds / ckpt seconds (the issue's bar: >= 2),
-#    medians; the machine (CPU, cores, load) is printed above it.
+#    medians (min in parentheses); the machine (CPU, cores, load) above it.
 # Not part of ctest: timings are printed, never asserted.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$SRC/build-bench}
-REPEATS=${2:-9}
+REPEATS=${2:-5}
+ROUNDS=${3:-3}
 OUT=${CKPT_BENCH_DIR:-/tmp/ckpt-bench}
 PY=/usr/bin/python3
 
@@ -29,16 +32,16 @@ BIN=$(find "$BUILD" -name bench_pickle -type f -perm -u+x | head -1)
 "$PY" "$SRC/tools/bench/bench_pickle_gen.py" "$OUT" >/dev/null
 FILES=("$OUT"/*.pkl)
 
-CK=$(mktemp); PYT=$(mktemp)
-trap 'rm -f "$CK" "$PYT"' EXIT
-"$BIN" -r "$REPEATS" "${FILES[@]}" >"$CK"
-"$PY" - "$REPEATS" "${FILES[@]}" >"$PYT" <<'PYEOF'
+CK=$(mktemp); PYT=$(mktemp); CKR=$(mktemp); PYR=$(mktemp)
+trap 'rm -f "$CK" "$PYT" "$CKR" "$PYR"' EXIT
+for round in $(seq "$ROUNDS"); do
+  "$BIN" -r "$REPEATS" -a "${FILES[@]}" >>"$CKR"
+  "$PY" - "$REPEATS" "${FILES[@]}" >>"$PYR" <<'PYEOF'
 import gc, os, pickle, sys, time
 reps = int(sys.argv[1])
 for path in sys.argv[2:]:
     with open(path, "rb") as f:
         data = f.read()
-    times = []
     for _ in range(reps):
         gc.collect()
         gc.disable()
@@ -47,16 +50,36 @@ for path in sys.argv[2:]:
         t1 = time.perf_counter()
         gc.enable()
         del obj
-        times.append(t1 - t0)
-    times.sort()
-    n = len(times)
-    med = times[n // 2] if n % 2 else 0.5 * (times[n // 2 - 1] + times[n // 2])
-    print("%s\t%.6f\t%.6f" % (os.path.basename(path), med, times[0]))
+        print("%s\t%.6f" % (os.path.basename(path), t1 - t0))
+PYEOF
+done
+# every run -> per file: median and min (ckpt: copy and borrow variants)
+"$PY" - "$CKR" "$PYR" "$CK" "$PYT" <<'PYEOF'
+import sys
+def med(v):
+    v = sorted(v); n = len(v)
+    return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
+ck, py = {}, {}
+meta = {}
+for line in open(sys.argv[1]):
+    name, size, ops, variant, t = line.split("\t")
+    meta[name] = (size, ops)
+    ck.setdefault((name, variant), []).append(float(t))
+for line in open(sys.argv[2]):
+    name, t = line.split("\t")
+    py.setdefault(name, []).append(float(t))
+with open(sys.argv[3], "w") as out:
+    for name in sorted(meta):
+        c, b = ck[(name, "copy")], ck[(name, "borrow")]
+        out.write("%s\t%s\t%s\t%.6f\t%.6f\t0\t0\t%.6f\n" % (name, meta[name][0], meta[name][1], med(c), med(b), min(c)))
+with open(sys.argv[4], "w") as out:
+    for name in sorted(py):
+        out.write("%s\t%.6f\t%.6f\n" % (name, med(py[name]), min(py[name])))
 PYEOF
 
 CPU=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 echo "machine: $CPU, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(uname -sr)"
-echo "ckpt_pickle_load vs CPython $("$PY" -c 'import sys; print(sys.version.split()[0])') pickle.loads (median of $REPEATS, same bytes; min in parentheses)"
+echo "ckpt_pickle_load vs CPython $("$PY" -c 'import sys; print(sys.version.split()[0])') pickle.loads (median of $ROUNDS x $REPEATS runs each, alternating; min in parentheses)"
 awk -F'\t' '
   NR == FNR { py[$1] = $2; pymin[$1] = $3; next }
   BEGIN { printf "%-18s %6s %9s %19s %19s %9s %8s %8s %5s\n", "file", "MB", "opcodes", "cpython_s (min)", "ckpt_s (min)", "borrow_s", "ratio", "ratio_b", ">=2x" }
