@@ -593,15 +593,49 @@ fail:
 
 /* ------------------------------------------------------------ member ensembles */
 
+/* Per-call scratch of the member ensembles: small requests (a single row)
+   come from a buffer on the caller's stack, larger ones from the heap, so the
+   single-row path allocates nothing. */
+#define SCRATCH_BYTES 16384
+typedef struct tm_scratch {
+    _Alignas(16) unsigned char buf[SCRATCH_BYTES];
+    size_t used;
+} tm_scratch;
+
+static void *scr_get(tm_scratch *s, int64_t count, size_t elem, int zero)
+{
+    if (count < 0 || (count > 0 && elem > SIZE_MAX / 2 / (uint64_t)count))
+        return NULL;
+    size_t bytes = (size_t)count * elem;
+    size_t rounded = (bytes + 15) & ~(size_t)15;
+    if (rounded <= SCRATCH_BYTES - s->used) {
+        void *p = s->buf + s->used;
+        s->used += rounded;
+        if (zero)
+            memset(p, 0, bytes);
+        return p;
+    }
+    return zero ? calloc(bytes ? bytes : 1, 1) : malloc(bytes ? bytes : 1);
+}
+
+static void scr_put(tm_scratch *s, void *p)
+{
+    unsigned char *c = p;
+    if (c && (c < s->buf || c >= s->buf + SCRATCH_BYTES))
+        free(p);
+}
+
 static ckpt_status run_ada(const ckpt_tm *m, ckpt_tm_method method, const double *X, int64_t n,
                            int64_t nf, double *out, ckpt_error *err)
 {
     int64_t C = m->n_classes, E = m->n_members;
     ckpt_status st = CKPT_OK;
+    tm_scratch sc;
+    sc.used = 0;
     if (!m->is_clf) { /* weighted median (AdaBoostRegressor._get_median_predict) */
-        double *pred = malloc((size_t)(n * E) * sizeof *pred);
-        double *col = malloc((size_t)n * sizeof *col);
-        int64_t *idx = malloc((size_t)E * sizeof *idx);
+        double *pred = scr_get(&sc, n * E, sizeof *pred, 0);
+        double *col = scr_get(&sc, n, sizeof *col, 0);
+        int64_t *idx = scr_get(&sc, E, sizeof *idx, 0);
         if (!pred || !col || !idx) {
             st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
             goto reg_done;
@@ -636,13 +670,13 @@ static ckpt_status run_ada(const ckpt_tm *m, ckpt_tm_method method, const double
             out[r] = pr[idx[pick]];
         }
     reg_done:
-        free(pred);
-        free(col);
-        free(idx);
+        scr_put(&sc, pred);
+        scr_put(&sc, col);
+        scr_put(&sc, idx);
         return st;
     }
-    double *dec = calloc((size_t)(n * C), sizeof *dec);
-    double *tmp = malloc((size_t)(n * C) * sizeof *tmp);
+    double *dec = scr_get(&sc, n * C, sizeof *dec, 1);
+    double *tmp = scr_get(&sc, n * C, sizeof *tmp, 0);
     if (!dec || !tmp) {
         st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
         goto done;
@@ -698,8 +732,8 @@ static ckpt_status run_ada(const ckpt_tm *m, ckpt_tm_method method, const double
         }
     }
 done:
-    free(dec);
-    free(tmp);
+    scr_put(&sc, dec);
+    scr_put(&sc, tmp);
     return st;
 }
 
@@ -708,23 +742,24 @@ static ckpt_status run_bag(const ckpt_tm *m, ckpt_tm_method method, const double
 {
     int64_t C = m->is_clf ? m->n_classes : 1, E = m->n_members;
     ckpt_status st = CKPT_OK;
-    double *acc = calloc((size_t)(n * C), sizeof *acc);
-    double *sub = NULL, *tmp = NULL;
-    if (!acc) {
+    int64_t max_nfe = 1, max_ce = 1;
+    for (int64_t e = 0; e < E; e++) {
+        int64_t ce = m->is_clf ? m->members[e]->n_classes : 1;
+        max_nfe = m->n_feats[e] > max_nfe ? m->n_feats[e] : max_nfe;
+        max_ce = ce > max_ce ? ce : max_ce;
+    }
+    tm_scratch sc;
+    sc.used = 0;
+    double *acc = scr_get(&sc, n * C, sizeof *acc, 1);
+    double *sub = n <= INT64_MAX / max_nfe ? scr_get(&sc, n * max_nfe, sizeof *sub, 0) : NULL;
+    double *tmp = n <= INT64_MAX / max_ce ? scr_get(&sc, n * max_ce, sizeof *tmp, 0) : NULL;
+    if (!acc || !sub || !tmp) {
         st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
         goto done;
     }
     for (int64_t e = 0; e < E; e++) {
         const ckpt_tm *me = m->members[e];
         int64_t nfe = m->n_feats[e], ce = m->is_clf ? me->n_classes : 1;
-        free(sub);
-        free(tmp);
-        sub = malloc((size_t)(n * nfe > 0 ? n * nfe : 1) * sizeof *sub);
-        tmp = malloc((size_t)(n * ce) * sizeof *tmp);
-        if (!sub || !tmp) {
-            st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
-            goto done;
-        }
         for (int64_t r = 0; r < n; r++)
             for (int64_t k = 0; k < nfe; k++)
                 sub[r * nfe + k] = X[r * nf + m->feats[e][k]];
@@ -763,9 +798,9 @@ static ckpt_status run_bag(const ckpt_tm *m, ckpt_tm_method method, const double
             out[r] = (double)argmax(a, C);
     }
 done:
-    free(acc);
-    free(sub);
-    free(tmp);
+    scr_put(&sc, acc);
+    scr_put(&sc, sub);
+    scr_put(&sc, tmp);
     return st;
 }
 
@@ -776,8 +811,10 @@ static ckpt_status run_vote(const ckpt_tm *m, ckpt_tm_method method, const doubl
     int proba = m->is_clf && m->soft;
     int64_t cols = proba ? C : 1;
     ckpt_status st = CKPT_OK;
-    double *acc = calloc((size_t)(n * C), sizeof *acc);
-    double *tmp = malloc((size_t)(n * cols) * sizeof *tmp);
+    tm_scratch sc;
+    sc.used = 0;
+    double *acc = scr_get(&sc, n * C, sizeof *acc, 1);
+    double *tmp = scr_get(&sc, n * cols, sizeof *tmp, 0);
     if (!acc || !tmp) {
         st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
         goto done;
@@ -820,8 +857,8 @@ static ckpt_status run_vote(const ckpt_tm *m, ckpt_tm_method method, const doubl
         }
     }
 done:
-    free(acc);
-    free(tmp);
+    scr_put(&sc, acc);
+    scr_put(&sc, tmp);
     return st;
 }
 
