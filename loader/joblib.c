@@ -35,6 +35,22 @@ typedef struct outbuf {
     size_t len, cap;
 } outbuf;
 
+/* The output buffer is written once, front to back: with the default
+   allocator ask for transparent huge pages, so that filling 100 MB costs 50
+   page faults instead of 25 000 (on virtual machines a fault costs tens of
+   microseconds: that, not the codec, dominated decompression). */
+static void want_huge_pages(outbuf *o) {
+#ifdef MADV_HUGEPAGE
+    const size_t huge = (size_t)2 << 20;
+    if (o->f->alloc.realloc_fn || o->cap < 2 * huge) return;
+    uintptr_t a = ((uintptr_t)o->p + huge - 1) & ~(uintptr_t)(huge - 1);
+    uintptr_t e = ((uintptr_t)o->p + o->cap) & ~(uintptr_t)(huge - 1);
+    if (e > a) madvise((void *)a, (size_t)(e - a), MADV_HUGEPAGE);
+#else
+    (void)o;
+#endif
+}
+
 /* Make room for at least one more byte: double, bounded by the limit. */
 static ckpt_status grow(outbuf *o, ckpt_error *err) {
     uint64_t lim = o->f->limits.max_decompressed;
@@ -51,6 +67,7 @@ static ckpt_status grow(outbuf *o, ckpt_error *err) {
                               (unsigned long long)nc);
     o->p = np;
     o->cap = (size_t)nc;
+    want_huge_pages(o);
     return CKPT_OK;
 }
 
@@ -67,6 +84,7 @@ static ckpt_status presize(outbuf *o, uint64_t hint, ckpt_error *err) {
     if (!o->p) return ckpt_error_set(err, CKPT_E_NOMEM, -1, "cannot allocate %llu bytes to decompress",
                                      (unsigned long long)hint);
     o->cap = (size_t)hint;
+    want_huge_pages(o);
     return CKPT_OK;
 }
 

@@ -30,8 +30,8 @@ BIN=$(find "$BUILD" -name bench_joblib -type f -perm -u+x | head -1)
 CPU=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 echo "machine: $CPU, $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GB RAM, load average $(cut -d' ' -f1-3 /proc/loadavg), $(uname -sr)"
 echo "ckpt_open + every array pointer vs joblib $("$PY" -c 'import joblib; print(joblib.__version__)') (median of $REPEATS; files in page cache)"
-printf "%-26s %7s %6s %10s %10s %10s %10s %10s %8s %8s %8s %9s %9s %s\n" file MB arrays ckpt_open ckpt_ptrs codec_s \
-  jl_mmap_s jl_load_s ck_rssMB mm_rssMB ld_rssMB vs_mmap vs_load ckpt/codec
+printf "%-24s %6s %6s %9s %9s %9s %9s %9s %9s %7s %7s %7s %8s %8s %s\n" file MB arrays ckpt_open ckpt_ptrs codec_s codec_thp \
+  jl_mmap_s jl_load_s ck_rss mm_rss ld_rss vs_mmap vs_load "ckpt/codec (thp)"
 for f in "$OUT"/arrays_500mb.joblib "$OUT"/arrays_100mb_250.joblib "$OUT"/arrays_tiny_250.joblib "$OUT"/arrays_100mb.*.joblib; do
   CK=$("$BIN" -r "$REPEATS" "$f")
   for mode in mmap load; do
@@ -56,14 +56,17 @@ print("%.6f\t%d" % (med, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
 PYEOF
   done
   echo -e "$CK\t$(cat "$OUT/.jl_mmap")\t$(cat "$OUT/.jl_load")" | awk -F'\t' '{
-    rm = ($5 > 0 && $8 != "nan" && $8 > 0) ? sprintf("%8.0fx", $8 / $5) : "        -"
-    rl = ($5 > 0) ? sprintf("%8.0fx", $10 / $5) : "        -"
-    mm = ($8 != "nan" && $8 > 0) ? sprintf("%10.5f", $8) : "         -"
-    mr = ($9 > 0) ? sprintf("%8.1f", $9 / 1024) : "       -"
-    printf "%-26s %7.1f %6d %10.5f %10.5f %10.5f %s %10.5f %8.1f %s %8.1f %s %s", $1, $2/1048576, $3, $4, $5, $6, mm, $10, $7/1024, mr, $11/1024, rm, rl
-    if ($6 > 0) printf "  %.2f", $5 / $6
+    # 1 name 2 bytes 3 arrays 4 open 5 open+ptrs 6 codec 7 rss 8 codec_thp 9 mmap_s 10 mmap_rss 11 load_s 12 load_rss
+    rm = ($5 > 0 && $9 != "nan" && $9 > 0) ? sprintf("%7.0fx", $9 / $5) : "      -"
+    rl = ($5 > 0) ? sprintf("%7.0fx", $11 / $5) : "      -"
+    mm = ($9 != "nan" && $9 > 0) ? sprintf("%9.5f", $9) : "        -"
+    mr = ($10 > 0) ? sprintf("%7.1f", $10 / 1024) : "      -"
+    cs = ($6 > 0) ? sprintf("%9.5f %9.5f", $6, $8) : "        -         -"
+    printf "%-24s %6.1f %6d %9.5f %9.5f %s %s %9.5f %7.1f %s %7.1f %s %s", $1, $2/1048576, $3, $4, $5, cs, mm, $11, $7/1024, mr, $12/1024, rm, rl
+    if ($6 > 0) printf "  %.2f (%.2f)", $5 / $6, $5 / $8
     printf "\n" }'
 done
 rm -f "$OUT/.jl_mmap" "$OUT/.jl_load"
 echo "vs_mmap / vs_load = joblib.load(mmap_mode='r') / joblib.load time over ckpt (open + every pointer);"
-echo "ckpt/codec = ckpt time over the codec alone decompressing the same file; rss = peak of each process"
+echo "codec_s / codec_thp = the codec alone decompressing the same file into malloc'd memory / with transparent huge"
+echo "pages asked for (as ckpt does); ckpt/codec = ckpt open+pointers over those; rss = peak of each process, MB"
