@@ -171,6 +171,48 @@ CKPT_API ckpt_value *ckpt_array_object_item(const ckpt_file *f, size_t i, uint64
    a numeric/bool array converted to double, after ckpt_array_data succeeded. */
 CKPT_API double ckpt_array_get_f64(const ckpt_file *f, size_t i, uint64_t k);
 
+/* ---- integrity check (loader/verify.c) ----
+   Zip containers (torch zip, TorchScript, .npz, and the zip shards of a
+   sharded checkpoint): the CRC-32 of every member's uncompressed bytes is
+   computed (streamed in chunks: stored members straight from the file,
+   deflated ones inflated) and compared with the central directory.  Every
+   format: every array's data is resolved (ckpt_array_data; bounds checked).
+   Other containers carry no checksum (has_checksums 0, said so).
+   Returns CKPT_OK when everything matched; CKPT_E_CRC when a member's CRC-32
+   (or size) differs (err names the first such member, offset = its data);
+   another status when a member cannot be read or an array cannot be
+   resolved.  The report is filled in every case (rep may be NULL). */
+#define CKPT_VERIFY_MAX_MISMATCHES 8
+
+typedef struct ckpt_verify_mismatch {
+    char member[256];        /* member name ("shard/member" for a shard's) */
+    uint32_t expected;       /* CRC-32 from the central directory */
+    uint32_t actual;         /* CRC-32 of the bytes read */
+    uint64_t size;           /* uncompressed bytes read */
+} ckpt_verify_mismatch;
+
+typedef struct ckpt_verify_report {
+    int has_checksums;       /* 1 if at least one zip container was checked */
+    uint64_t containers;     /* zip files checked (1, or one per zip shard) */
+    uint64_t unchecked_files;/* files without checksums (non-zip main file / shards) */
+    uint64_t members;        /* zip members checked */
+    uint64_t members_bad;    /* members whose CRC-32 or size differ */
+    uint64_t members_failed; /* members that could not be read (codec, bounds) */
+    uint64_t bytes;          /* uncompressed member bytes checksummed */
+    uint64_t arrays;         /* arrays resolved */
+    uint64_t arrays_failed;  /* arrays whose data could not be resolved */
+    uint64_t arrays_unavailable; /* quantized / sparse / meta / object: not read */
+    size_t n_mismatches;     /* first CKPT_VERIFY_MAX_MISMATCHES bad members */
+    ckpt_verify_mismatch mismatches[CKPT_VERIFY_MAX_MISMATCHES];
+} ckpt_verify_report;
+
+/* Progress: `done` of `total` bytes (checksummed member bytes, then array
+   bytes).  Called at most once per chunk (a few MB). */
+typedef void (*ckpt_verify_progress_fn)(void *user, uint64_t done, uint64_t total);
+
+CKPT_API ckpt_status ckpt_file_verify(ckpt_file *f, ckpt_verify_progress_fn cb, void *user,
+                                      ckpt_verify_report *rep, ckpt_error *err);
+
 #ifdef __cplusplus
 }
 #endif
