@@ -180,6 +180,10 @@ ckpt_status ckpt__open_sharded(ckpt_file *f, ckpt_error *err);
    `za` is the libzip archive (zip_t *) opened over f->map. */
 ckpt_status ckpt__open_npz(ckpt_file *f, void *za, ckpt_error *err);
 
+/* ---- verification (loader/verify.c) ----
+   ckpt_file_verify's zip check over raw bytes (no ckpt_file: for tests). */
+ckpt_status ckpt__verify_zip_bytes(const void *buf, size_t len, ckpt_verify_report *rep, ckpt_error *err);
+
 /* ---- recognizers used by the path walk ---- */
 /* Return 1 when `v` was turned into an array (added to f), 0 when it is not an
    array node (the walk then descends into it), negative status on error. */
