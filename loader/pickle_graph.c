@@ -39,11 +39,14 @@ typedef struct mchunk {
    (list/dict item arrays of big containers, the machine's stack and memo) are
    their own anonymous mappings, grown with mremap: the kernel moves page
    table entries instead of realloc copying (and re-faulting) the whole array
-   each time it doubles.  glibc's own mmap threshold rises to 32 MB after the
-   first big free, so without this a second load copies every array. */
+   each time it doubles, and from 2 MB on they ask for transparent huge pages
+   (on a virtual machine a 4 KB page fault costs tens of microseconds: first
+   touch of fresh memory dominated a cold load).  glibc's own mmap threshold
+   rises to 32 MB after the first big free, so without this a second load
+   copies every array. */
 #if defined(CKPT_HAVE_MMAP_CHUNKS) && defined(MREMAP_MAYMOVE)
 #define CKPT_HAVE_BIG_BLOCKS 1
-#define BIG_BLOCK ((size_t)32 << 20)
+#define BIG_BLOCK ((size_t)2 << 20)
 #define PAGE_ROUND(n) (((n) + (size_t)4095) & ~(size_t)4095)
 #endif
 
@@ -174,7 +177,7 @@ static int chunk_refill(ckpt_graph *g, size_t size) {
 #ifdef CKPT_HAVE_MMAP_CHUNKS
     /* Big chunks with the default allocator: anonymous mappings that may
        use transparent huge pages. */
-    if (!g->alloc.realloc_fn && n >= ((size_t)2 << 20)) {
+    if (!g->alloc.realloc_fn && n >= ((size_t)512 << 10)) { /* from 512 KB: one 2 MB huge page */
         size_t bytes = (n + ((size_t)2 << 20) - 1) & ~(((size_t)2 << 20) - 1);
         if (g->mem + bytes > g->limits.max_memory) {
             g->limit_hit = 1;
