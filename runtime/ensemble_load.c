@@ -686,9 +686,26 @@ static ckpt_status load_iforest(lctx *L, const ckpt_value *est, ckpt_tm *m)
             if (m->feats[i][k] < 0 || m->feats[i][k] >= m->n_features)
                 return bad(L, "estimators_features_ index out of range", cls);
     }
-    for (int64_t i = 0; i < m->n_trees; i++)
-        if (!m->trees[i].n_node_samples)
+    for (int64_t i = 0; i < m->n_trees; i++) {
+        ckpt_tree *t = &m->trees[i];
+        if (!t->n_node_samples)
             return bad(L, "tree nodes lack n_node_samples", cls);
+        /* the block kernel walks whole rows: a subset tree's node features are
+           mapped to the input's columns (the per-row walk keeps the subset) */
+        if (m->feats[i] && t->fast)
+            for (int64_t j = 0; j < t->n_nodes; j++) {
+                uint32_t f = t->fast[j].feat & ~CKPT_FNODE_NAN_LEFT;
+                t->fast[j].feat = (t->fast[j].feat & CKPT_FNODE_NAN_LEFT) |
+                                  (uint32_t)m->feats[i][f]; /* f < n_feats[i], checked */
+            }
+        t->leaf_term = malloc((size_t)t->n_nodes * sizeof *t->leaf_term);
+        if (!t->leaf_term)
+            return ckpt_error_set(L->err, CKPT_E_NOMEM, -1, "out of memory");
+        for (int64_t j = 0; j < t->n_nodes; j++) /* sklearn: (path + c(n_leaf)) - 1 */
+            t->leaf_term[j] = ((double)(t->depth[j] + 1) +
+                               ckpt_tm_avg_path_length((double)t->n_node_samples[j])) -
+                              1.0;
+    }
     return CKPT_OK;
 }
 

@@ -65,6 +65,18 @@ static void softmax(double *v, int64_t k)
         v[i] /= s;
 }
 
+/* IsolationForest outputs from the summed path lengths of a row. */
+static double iforest_out(const ckpt_tm *m, ckpt_tm_method method, double depths)
+{
+    double score = m->denom != 0.0 ? pow(2.0, -(depths / m->denom)) : pow(2.0, -1.0);
+    double dec = -score - m->offset;
+    if (method == CKPT_TM_SCORE_SAMPLES)
+        return -score;
+    if (method == CKPT_TM_DECISION)
+        return dec;
+    return dec < 0 ? -1.0 : 1.0;
+}
+
 int64_t ckpt_tm_out_cols(const ckpt_tm *m, ckpt_tm_method method)
 {
     int64_t dec = (m->is_clf && m->n_classes == 2) ? 1 : m->n_classes;
@@ -288,14 +300,7 @@ static void run_rows(rows_job *J)
                 double path = (double)(ckpt_tree_depth_of(tr, leaf) + 1);
                 depths += (path + ckpt_tm_avg_path_length((double)tr->n_node_samples[leaf])) - 1.0;
             }
-            double score = m->denom != 0.0 ? pow(2.0, -(depths / m->denom)) : pow(2.0, -1.0);
-            double dec = -score - m->offset;
-            if (J->method == CKPT_TM_SCORE_SAMPLES)
-                o[0] = -score;
-            else if (J->method == CKPT_TM_DECISION)
-                o[0] = dec;
-            else
-                o[0] = dec < 0 ? -1.0 : 1.0;
+            o[0] = iforest_out(m, J->method, depths);
             break;
         }
         default:
@@ -336,11 +341,13 @@ static int block_kind(const ckpt_tm *m, ckpt_tm_method method)
     case TM_GB_REG:
     case TM_HGB_CLF:
     case TM_HGB_REG:
+    case TM_IFOREST:
         return 1;
     default:
         return 0;
     }
 }
+
 
 static void run_blocks(rows_job *J)
 {
@@ -349,7 +356,8 @@ static void run_blocks(rows_job *J)
     int hgb = m->kind == TM_HGB_CLF || m->kind == TM_HGB_REG;
     int clf_tree = m->kind == TM_DT_CLF || m->kind == TM_FOREST_CLF;
     int reg_tree = m->kind == TM_DT_REG || m->kind == TM_FOREST_REG;
-    int64_t K = clf_tree ? m->n_classes : (reg_tree ? m->n_outputs : m->K);
+    int iforest = m->kind == TM_IFOREST;
+    int64_t K = clf_tree ? m->n_classes : (reg_tree ? m->n_outputs : (iforest ? 1 : m->K));
     float xs[BLK_STACK_X];
     double accs[BLK_STACK_ACC];
     int32_t leafs_s[BLK_ROWS];
@@ -390,7 +398,19 @@ static void run_blocks(rows_job *J)
         } else {
             may_nan = ckpt_tree_any_nan_f64(xb, nb * nf);
         }
-        if (clf_tree) {
+        if (iforest) {
+            /* trees in estimator order, each row's terms summed in that order
+               (subset trees' node features already point at input columns) */
+            memset(acc, 0, (size_t)nb * sizeof *acc);
+            for (int64_t t = 0; t < m->n_trees; t++) {
+                const ckpt_tree *tr = &m->trees[t];
+                ckpt_tree_leaves32(tr, x, nf, nb, may_nan, leafs);
+                for (int64_t r = 0; r < nb; r++)
+                    acc[r] += tr->leaf_term[leafs[r]];
+            }
+            for (int64_t r = 0; r < nb; r++)
+                J->out[(r0 + r) * cols] = iforest_out(m, J->method, acc[r]);
+        } else if (clf_tree) {
             memset(acc, 0, (size_t)(nb * K) * sizeof *acc);
             for (int64_t t = 0; t < m->n_trees; t++) {
                 const ckpt_tree *tr = &m->trees[t];

@@ -33,6 +33,7 @@ void ckpt_tree_free(ckpt_tree *t)
     free(t->cat_bitsets);
     free(t->fast);
     free(t->hfast);
+    free(t->leaf_term);
     memset(t, 0, sizeof *t);
 }
 

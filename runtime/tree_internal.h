@@ -74,6 +74,8 @@ typedef struct ckpt_tree {
     ckpt_fnode *fast;
     ckpt_hnode *hfast;
     int32_t min_leaf_depth;    /* steps every row takes before any can stop */
+    double *leaf_term;         /* IsolationForest: per node (depth + 1 + c(n_node_samples))
+                                  - 1, sklearn's per-tree path-length term; else NULL */
 } ckpt_tree;
 
 void ckpt_tree_free(ckpt_tree *t);
