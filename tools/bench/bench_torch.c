@@ -10,7 +10,8 @@
  * VmRSS KiB right after the first open (nothing read yet), VmHWM KiB of the
  * open alone, VmRSS KiB after every pointer, VmHWM KiB of open+pointers,
  * arrays mapped (zero-copy), arrays copied, ckpt_file_verify seconds (-v; 0
- * otherwise: it reads every byte), process ru_maxrss KiB.  The first run is
+ * otherwise: it reads every byte), process ru_maxrss KiB, VmRSS KiB of the
+ * process before its first open (libraries, no checkpoint).  The first run is
  * untimed and gives the memory figures (peak reset through
  * /proc/self/clear_refs between phases).  Public API only.
  */
@@ -106,6 +107,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: bench_torch [-r REPEATS] [-v] FILE... | bench_torch -1 FILE\n");
         return 2;
     }
+    long rss_base = status_kb("VmRSS:"); /* the process before any open */
     for (; a < argc; a++) {
         ckpt_file *f;
         ckpt_error err;
@@ -162,9 +164,9 @@ int main(int argc, char **argv) {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         const char *name = strrchr(argv[a], '/');
-        printf("%s\t%llu\t%zu\t%.6f\t%.6f\t%ld\t%ld\t%ld\t%ld\t%zu\t%zu\t%.6f\t%ld\n", name ? name + 1 : argv[a],
+        printf("%s\t%llu\t%zu\t%.6f\t%.6f\t%ld\t%ld\t%ld\t%ld\t%zu\t%zu\t%.6f\t%ld\t%ld\n", name ? name + 1 : argv[a],
                (unsigned long long)bytes, arrays, median(t_open, reps), median(t_all, reps), rss_open, hwm_open,
-               rss_ptrs, hwm_ptrs, mapped, copied, t_verify, ru.ru_maxrss);
+               rss_ptrs, hwm_ptrs, mapped, copied, t_verify, ru.ru_maxrss, rss_base);
     }
     return 0;
 }

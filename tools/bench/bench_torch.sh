@@ -70,10 +70,11 @@ PYEOF
   PT=$(wall "$PY" -c 'import sys, torch; torch.load(sys.argv[1], map_location="cpu")' "$f")
   echo -e "$CK\t$TL\t$PC\t$PT" | awk -F'\t' '{
     # 1 name 2 bytes 3 arrays 4 open 5 open+ptrs 6 rss_open 7 hwm_open 8 rss_ptrs 9 hwm_ptrs 10 mapped
-    # 11 copied 12 verify 13 maxrss 14 torch_s 15 torch_rss 16 proc_ckpt 17 proc_torch
+    # 11 copied 12 verify 13 maxrss 14 rss_base 15 torch_s 16 torch_rss 17 proc_ckpt 18 proc_torch
     printf "%-12s %6.1f %6d %9.5f %9.5f %8.2f %8.1f %8.1f %8.1f %9.4f %8.1f %8.0fx %8.4f %8.4f %7.1fx %d/%d\n",
-      $1, $2/1048576, $3, $4, $5, $3 > 0 ? 1e6 * $4 / $3 : 0, $6/1024, $7/1024, $8/1024, $14, $15/1024,
-      $5 > 0 ? $14 / $5 : 0, $16, $17, $16 > 0 ? $17 / $16 : 0, $10, $11 }'
+      $1, $2/1048576, $3, $4, $5, ($3 > 0 ? 1e6 * $4 / $3 : 0), $6/1024, $7/1024, $8/1024, $15, $16/1024,
+      ($5 > 0 ? $15 / $5 : 0), $17, $18, ($17 > 0 ? $18 / $17 : 0), $10, $11; base = $14 }
+    END { printf "             (bench_torch process before any open: VmRSS %.1f MB)\n", base/1024 }'
 done
 echo "ratio_in = torch.load / (ckpt_open + every pointer), in process; ratio_pr = whole processes"
 echo "(python3 -c 'import torch; torch.load(F)' vs bench_torch -1 F, process start to exit)."
