@@ -39,14 +39,14 @@ typedef struct mchunk {
    (list/dict item arrays of big containers, the machine's stack and memo) are
    their own anonymous mappings, grown with mremap: the kernel moves page
    table entries instead of realloc copying (and re-faulting) the whole array
-   each time it doubles, and from 2 MB on they ask for transparent huge pages
-   (on a virtual machine a 4 KB page fault costs tens of microseconds: first
-   touch of fresh memory dominated a cold load).  glibc's own mmap threshold
-   rises to 32 MB after the first big free, so without this a second load
-   copies every array. */
+   each time it doubles, and ask for transparent huge pages.  glibc's own
+   mmap threshold rises to 32 MB after the first big free, so without this a
+   second load copies every array; below 32 MB glibc's heap is kept (reused
+   warm by later loads: mapping 2 MB+ blocks ourselves made a cold first load
+   ~10% faster but repeated loads of dict-heavy pickles 2-4x slower). */
 #if defined(CKPT_HAVE_MMAP_CHUNKS) && defined(MREMAP_MAYMOVE)
 #define CKPT_HAVE_BIG_BLOCKS 1
-#define BIG_BLOCK ((size_t)2 << 20)
+#define BIG_BLOCK ((size_t)32 << 20)
 #define PAGE_ROUND(n) (((n) + (size_t)4095) & ~(size_t)4095)
 #endif
 
