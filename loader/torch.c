@@ -380,12 +380,33 @@ ckpt_status ckpt__torch_walk(ckpt_file *f, ckpt__torch *t, ckpt_value *root, con
 
 /* ---------------------------------------------------------------- tensors */
 
-/* Compressed storage: inflate it once (shared), then let the generic resolve
-   map into that buffer or gather from it. */
+#define NOTE_COMPRESSED "compressed record: inflated once into an aligned buffer shared by its views"
+#define NOTE_UNALIGNED "unaligned record (re-zipped archive?): copied once into an aligned buffer shared by its views"
+
+/* Compressed (or unaligned, copy_whole) storage: inflate/copy it once
+   (shared), then let the generic resolve map into that buffer or gather
+   from it. */
 static ckpt_status lazy_resolve(ckpt_file *f, ckpt__array *a, ckpt_error *err) {
     ckpt__torch *t = ckpt__torch_of(f);
     ckpt__tstorage *s = a->fmt;
     if (!t || !s) return ckpt_error_set(err, CKPT_E_ARG, -1, "torch: tensor without storage");
+    if (!s->data && s->copy_whole) {
+        /* stored but unaligned: one aligned copy shared by every view */
+        uint64_t end;
+        if (!ckpt__add_ok(s->file_offset, s->nbytes, &end) || end > f->map_len || s->nbytes > SIZE_MAX - 64)
+            return ckpt_error_set(err, CKPT_E_BOUNDS, (int64_t)s->file_offset,
+                                  "torch: storage '%s' runs past the end of the file", s->member);
+        size_t al = f->min_align > 64 ? f->min_align : 64;
+        void *buf = ckpt__aligned_alloc(&f->alloc, s->nbytes ? (size_t)s->nbytes : 1, al);
+        if (!buf) {
+            ckpt_error_member(err, s->member);
+            return ckpt_error_set(err, CKPT_E_NOMEM, -1, "torch: cannot allocate %llu bytes for storage '%s'",
+                                  (unsigned long long)s->nbytes, s->member);
+        }
+        if (s->nbytes) memcpy(buf, f->map + s->file_offset, (size_t)s->nbytes);
+        s->copy = buf;
+        s->data = buf;
+    }
     if (!s->data) {
         if (!t->inflate)
             return ckpt_error_set(err, CKPT_E_UNSUPPORTED, -1, "torch: storage '%s' cannot be inflated",
@@ -405,9 +426,9 @@ static ckpt_status lazy_resolve(ckpt_file *f, ckpt__array *a, ckpt_error *err) {
         return st;
     }
     if (a->info.state == CKPT_DATA_MAPPED) {
-        /* points into the storage's inflated buffer, shared with its other views */
+        /* points into the storage's aligned buffer, shared with its other views */
         a->info.state = CKPT_DATA_COPIED;
-        a->info.note = "compressed record: inflated once into an aligned buffer shared by its views";
+        a->info.note = s->copy_whole ? NOTE_UNALIGNED : NOTE_COMPRESSED;
     }
     a->info.will_copy = 1;
     return CKPT_OK;
@@ -474,11 +495,11 @@ ckpt_status ckpt__torch_add_tensor(ckpt_file *f, ckpt__torch *t, const char *pat
                               (unsigned long long)s->nbytes);
     }
     if (!s->compressed) a->info.file_offset = s->file_offset + base;
-    if (s->compressed) {
+    if (s->compressed || (s->copy_whole && !s->data)) {
         a->src = NULL;
         a->resolve = lazy_resolve;
         a->info.will_copy = 1;
-        a->info.note = "compressed record: inflated once into an aligned buffer shared by its views";
+        a->info.note = s->copy_whole ? NOTE_UNALIGNED : NOTE_COMPRESSED;
     } else {
         a->src = s->data;
     }

@@ -37,6 +37,8 @@ typedef struct ckpt__tstorage {
     ckpt_dtype elem;          /* element type seen in a persistent id (INVALID: none yet) */
     uint64_t elem_size;       /* bytes per element of that type */
     int defined;              /* 1 once a container reader gave the bytes */
+    int copy_whole;           /* in place (file_offset) but unaligned: copied once, on first
+                                 use, into an aligned buffer (st->copy) shared by its views */
 } ckpt__tstorage;
 
 /* Inflate a compressed storage into st->copy (zip.c). */
