@@ -16,9 +16,6 @@
 #include <unistd.h>
 
 static char tmpdir[256];
-/* The public-API half of the zip checks needs loader/zip.c (ckpt__open_zip).
-   Interim: 0 until it lands; then 1 (and this switch goes away). */
-static int zip_opens = 0;
 
 static int write_file(const char *path, const void *p, size_t n) {
     FILE *fp = fopen(path, "wb");
@@ -88,10 +85,6 @@ static void check_corruption(const char *rel, const cJSON *c, const char *kind, 
     }
 
     /* the same copy through a file and the public API */
-    if (!zip_opens) {
-        free(b);
-        return;
-    }
     char name[300];
     snprintf(name, sizeof name, "%s/%s_%s", tmpdir, kind, strrchr(rel, '/') + 1);
     CHECK(write_file(name, b, len));
@@ -135,7 +128,7 @@ static void check_fixture(const char *rel, const cJSON *e) {
     /* public API: checksums and every array */
     ckpt_file *f = NULL;
     ckpt_error_clear(&err);
-    st = zip_opens ? ckpt_open(tu_model_path(rel), NULL, &f, &err) : CKPT_OK;
+    st = ckpt_open(tu_model_path(rel), NULL, &f, &err);
     CHECKF(st == CKPT_OK, "%s opens (%s)", rel, err.message);
     if (f) {
         prog p = {0, 0, 0, 1, 0};
@@ -299,7 +292,7 @@ int main(int argc, char **argv) {
         char *b = tu_read_file(tu_model_path("numpy/npz_stored.npz"), &n);
         if (b) check_hostile((const uint8_t *)b, n);
         free(b);
-        if (zip_opens) check_sharded(j);
+        check_sharded(j);
     }
     check_no_checksum("torch/legacy_sd.pt");
     check_no_checksum("numpy/npy_f8.npy");
