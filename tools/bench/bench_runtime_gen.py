@@ -23,6 +23,7 @@ import os
 import pickle
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -37,6 +38,7 @@ def gen(outdir, rows, knn_rows):
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.neural_network import MLPClassifier
     from sklearn.svm import SVC
+    warnings.simplefilter("ignore")  # MLP ConvergenceWarning: 200 iterations are enough here
     os.makedirs(outdir, exist_ok=True)
     X, y = make_classification(n_samples=5000, n_features=NF, n_informative=10, n_classes=3,
                                random_state=0)
