@@ -743,24 +743,26 @@ static void add_records(cJSON *dst, const cJSON *src, int shift) {
 static void sharded_mixed(void) {
     int ok = copy_model("torch/legacy_sd.pt", "legacy_sd.pt") && copy_model("torch/legacy_p4.pt", "legacy_p4.pt");
     mkdir(tmp_path("sub"), 0700);
-    ok = ok && copy_model("torch/legacy_views.pt", "sub/legacy_views.pt");
+    ok = ok && copy_model("torch/legacy_views.pt", "sub/legacy_views.pt") && copy_model("torch/dtypes.pt", "dtypes.pt");
     CHECKF(ok, "copy shards into %s", tmpdir);
     if (!ok) return;
     cJSON *a = tu_load_json(tu_model_path("torch/legacy_sd.pt.json"));
     cJSON *b = tu_load_json(tu_model_path("torch/legacy_p4.pt.json"));
     cJSON *c = tu_load_json(tu_model_path("torch/legacy_views.pt.json"));
-    if (!a || !b || !c) {
+    cJSON *z = tu_load_json(tu_model_path("torch/dtypes.pt.json")); /* a torch zip shard */
+    if (!a || !b || !c || !z) {
         cJSON_Delete(a);
         cJSON_Delete(b);
         cJSON_Delete(c);
+        cJSON_Delete(z);
         return;
     }
     /* index: every tensor of each shard, in its file's order */
     cJSON *idx = cJSON_CreateObject(), *wm = cJSON_AddObjectToObject(idx, "weight_map");
     cJSON *want = cJSON_CreateArray();
-    const cJSON *docs[3] = {a, b, c};
-    const char *files[3] = {"legacy_sd.pt", "legacy_p4.pt", "sub/legacy_views.pt"};
-    for (int d = 0; d < 3; d++) {
+    const cJSON *docs[4] = {a, b, c, z};
+    const char *files[4] = {"legacy_sd.pt", "legacy_p4.pt", "sub/legacy_views.pt", "dtypes.pt"};
+    for (int d = 0; d < 4; d++) {
         const cJSON *t;
         cJSON_ArrayForEach(t, item(docs[d], "tensors"))
             cJSON_AddStringToObject(wm, item(t, "name")->valuestring, files[d]);
@@ -774,6 +776,13 @@ static void sharded_mixed(void) {
     if (st == CKPT_OK) {
         CHECK(ckpt_file_format(f) == CKPT_FMT_SHARDED);
         check_tensors(f, want, "mixed.index.json", NULL, 0);
+        /* the zip shard's aligned records stay zero-copy through the index */
+        size_t zmapped = 0;
+        for (size_t i = 0; i < ckpt_file_array_count(f); i++) {
+            const ckpt_array_info *ai = ckpt_file_array(f, i);
+            zmapped += ai->member && strcmp(ai->member, "dtypes.pt") == 0 && ai->state == CKPT_DATA_MAPPED;
+        }
+        CHECKF(zmapped > 0, "no tensor of the zip shard is zero-copy through the index");
         /* the data is the shard's own */
         size_t i;
         const void *d;
@@ -818,6 +827,7 @@ static void sharded_mixed(void) {
     cJSON_Delete(a);
     cJSON_Delete(b);
     cJSON_Delete(c);
+    cJSON_Delete(z);
 
     /* every allocation of a two-shard index can fail cleanly */
     const char *small = "{\"weight_map\": {\"net.0.bias\": \"legacy_p4.pt\", \"emb.weight\": \"legacy_sd.pt\", "
@@ -896,6 +906,7 @@ static void sharded_mixed(void) {
     unlink(tmp_path("legacy_sd.pt"));
     unlink(tmp_path("legacy_p4.pt"));
     unlink(tmp_path("sub/legacy_views.pt"));
+    unlink(tmp_path("dtypes.pt"));
     rmdir(tmp_path("sub"));
 }
 
