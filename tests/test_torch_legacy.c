@@ -829,9 +829,9 @@ static void sharded_mixed(void) {
     cJSON_Delete(c);
     cJSON_Delete(z);
 
-    /* every allocation of a two-shard index can fail cleanly */
+    /* every allocation of a three-shard index (legacy + zip) can fail cleanly */
     const char *small = "{\"weight_map\": {\"net.0.bias\": \"legacy_p4.pt\", \"emb.weight\": \"legacy_sd.pt\", "
-                        "\"net.2.weight\": \"legacy_p4.pt\"}}";
+                        "\"net.2.weight\": \"legacy_p4.pt\", \"f32\": \"dtypes.pt\"}}";
     if (write_file(tmp_path("small.index.json"), small, strlen(small)))
         allocfail("small.index.json", tmp_path("small.index.json"), NULL, 0);
     /* opened by a bare relative name: shards are found beside it (the cwd) */
@@ -841,7 +841,7 @@ static void sharded_mixed(void) {
         st = ckpt_open("small.index.json", NULL, &r, &err);
         CHECKF(st == CKPT_OK, "relative index: %s", st ? err.message : "");
         if (st == CKPT_OK) {
-            CHECK_EQ_INT(ckpt_file_array_count(r), 3);
+            CHECK_EQ_INT(ckpt_file_array_count(r), 4);
             CHECK(ckpt_file_load_all(r, &err) == CKPT_OK);
             ckpt_close(r);
         }
