@@ -48,6 +48,10 @@ typedef struct mchunk {
 #define CKPT_HAVE_BIG_BLOCKS 1
 #define BIG_BLOCK ((size_t)32 << 20)
 #define PAGE_ROUND(n) (((n) + (size_t)4095) & ~(size_t)4095)
+#define INDEX_BIG ((size_t)2 << 20)
+#else
+#define BIG_BLOCK SIZE_MAX
+#define INDEX_BIG SIZE_MAX
 #endif
 
 static void block_link(ckpt_graph *g, ghdr *h) {
@@ -67,7 +71,8 @@ static void block_release(ckpt_graph *g, ghdr *h) {
     ckpt__free(&g->alloc, h, h->size + sizeof(ghdr));
 }
 
-void *ckpt__g_alloc(ckpt_graph *g, size_t n) {
+/* A block; with the default allocator its own (huge-page) mapping from big_min bytes. */
+static void *g_alloc_min(ckpt_graph *g, size_t n, size_t big_min) {
     uint64_t total;
     if (!ckpt__add_ok(n, sizeof(ghdr), &total) || total > SIZE_MAX - 4096) return NULL;
     if (g->mem + total > g->limits.max_memory || g->mem + total < g->mem) {
@@ -77,7 +82,7 @@ void *ckpt__g_alloc(ckpt_graph *g, size_t n) {
     ghdr *h = NULL;
     size_t map = 0;
 #ifdef CKPT_HAVE_BIG_BLOCKS
-    if (!g->alloc.realloc_fn && total >= BIG_BLOCK) {
+    if (!g->alloc.realloc_fn && total >= big_min) {
         map = PAGE_ROUND((size_t)total);
         void *p = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) return NULL;
@@ -95,6 +100,8 @@ void *ckpt__g_alloc(ckpt_graph *g, size_t n) {
     g->mem += total;
     return h + 1;
 }
+
+void *ckpt__g_alloc(ckpt_graph *g, size_t n) { return g_alloc_min(g, n, BIG_BLOCK); }
 
 void *ckpt__g_realloc(ckpt_graph *g, void *p, size_t n) {
     if (!p) return ckpt__g_alloc(g, n);
@@ -657,7 +664,9 @@ static ckpt_status index_build(ckpt_graph *g, ckpt_value *c, size_t want) {
         c->u.c.index->slots = NULL;
         c->u.c.index->cap = 0;
     }
-    uint64_t *idx = ckpt__g_alloc(g, cap * sizeof *idx);
+    /* a new index at every doubling, never grown in place: from 2 MB a huge-page
+       mapping (a cold load faulted every 4 KB of each new index) */
+    uint64_t *idx = g_alloc_min(g, cap * sizeof *idx, INDEX_BIG);
     if (!idx) return CKPT_E_NOMEM;
     memset(idx, 0, cap * sizeof *idx);
     for (size_t p = 0; p < c->u.c.len; p++) {
