@@ -327,6 +327,8 @@ out:
 #define BLK_BIG_X (1 << 18) /* floats of converted rows in a heap block (1 MiB) */
 #define BLK_STACK_X 8192    /* floats of converted rows on the stack */
 #define BLK_STACK_ACC 4096  /* accumulator doubles on the stack */
+#define TINY_ROWS 16        /* blocks below this walk trees (not rows) in lockstep */
+#define PRE_STACK 4096      /* their leaves (trees x rows) on the stack */
 
 static int block_kind(const ckpt_tm *m, ckpt_tm_method method)
 {
@@ -361,6 +363,7 @@ static void run_blocks(rows_job *J)
     float xs[BLK_STACK_X];
     double accs[BLK_STACK_ACC];
     int32_t leafs_s[BLK_ROWS];
+    int32_t pre_s[PRE_STACK];
     float *x = xs;
     double *acc = accs;
     int32_t *leafs = leafs_s;
@@ -398,15 +401,36 @@ static void run_blocks(rows_job *J)
         } else {
             may_nan = ckpt_tree_any_nan_f64(xb, nb * nf);
         }
+        /* tiny blocks (single rows): every tree's leaf of each row up front, 16
+           trees walked in lockstep (pre[t * nb + r]); else tree by tree */
+        const int32_t *pre = NULL;
+        if (nb < TINY_ROWS && m->n_trees <= PRE_STACK / nb) {
+            for (int64_t r = 0; r < nb; r++) {
+                if (hgb)
+                    ckpt_trees_row_leaves_hgb(m->trees, m->n_trees, xb + r * nf, m->known_cat,
+                                              m->cat_map, may_nan, pre_s + r, nb);
+                else
+                    ckpt_trees_row_leaves32(m->trees, m->n_trees, x + r * nf, may_nan, pre_s + r,
+                                            nb);
+            }
+            pre = pre_s;
+        }
+#define LEAVES32(t)                                                                             \
+    (pre ? pre + (t) * nb : (ckpt_tree_leaves32(&m->trees[t], x, nf, nb, may_nan, leafs), leafs))
+#define LEAVES_HGB(t)                                                                           \
+    (pre ? pre + (t) * nb                                                                       \
+         : (ckpt_tree_leaves_hgb(&m->trees[t], xb, nf, nb, m->known_cat, m->cat_map, may_nan,  \
+                                 leafs),                                                        \
+            leafs))
         if (iforest) {
             /* trees in estimator order, each row's terms summed in that order
                (subset trees' node features already point at input columns) */
             memset(acc, 0, (size_t)nb * sizeof *acc);
             for (int64_t t = 0; t < m->n_trees; t++) {
                 const ckpt_tree *tr = &m->trees[t];
-                ckpt_tree_leaves32(tr, x, nf, nb, may_nan, leafs);
+                const int32_t *lv = LEAVES32(t);
                 for (int64_t r = 0; r < nb; r++)
-                    acc[r] += tr->leaf_term[leafs[r]];
+                    acc[r] += tr->leaf_term[lv[r]];
             }
             for (int64_t r = 0; r < nb; r++)
                 J->out[(r0 + r) * cols] = iforest_out(m, J->method, acc[r]);
@@ -414,9 +438,9 @@ static void run_blocks(rows_job *J)
             memset(acc, 0, (size_t)(nb * K) * sizeof *acc);
             for (int64_t t = 0; t < m->n_trees; t++) {
                 const ckpt_tree *tr = &m->trees[t];
-                ckpt_tree_leaves32(tr, x, nf, nb, may_nan, leafs);
+                const int32_t *lv = LEAVES32(t);
                 for (int64_t r = 0; r < nb; r++) {
-                    const double *p = tr->pnorm + leafs[r] * K;
+                    const double *p = tr->pnorm + lv[r] * K;
                     double *a = acc + r * K;
                     for (int64_t k = 0; k < K; k++)
                         a[k] += p[k];
@@ -430,7 +454,7 @@ static void run_blocks(rows_job *J)
                 if (J->method == CKPT_TM_PROBA)
                     memcpy(o, a, (size_t)K * sizeof *o);
                 else if (m->kind == TM_DT_CLF)
-                    o[0] = (double)argmax(m->trees[0].value + leafs[r] * K, K);
+                    o[0] = (double)argmax(m->trees[0].value + (pre ? pre[r] : leafs[r]) * K, K);
                 else
                     o[0] = (double)argmax(a, K);
             }
@@ -439,10 +463,10 @@ static void run_blocks(rows_job *J)
             memset(acc, 0, (size_t)(nb * K) * sizeof *acc);
             for (int64_t t = 0; t < m->n_trees; t++) {
                 const ckpt_tree *tr = &m->trees[t];
-                ckpt_tree_leaves32(tr, x, nf, nb, may_nan, leafs);
+                const int32_t *lv = LEAVES32(t);
                 for (int64_t r = 0; r < nb; r++)
                     for (int64_t q = 0; q < K; q++)
-                        acc[r * K + q] += tr->value[(leafs[r] * K + q) * nc];
+                        acc[r * K + q] += tr->value[(lv[r] * K + q) * nc];
             }
             for (int64_t r = 0; r < nb; r++)
                 for (int64_t q = 0; q < K; q++)
@@ -460,14 +484,13 @@ static void run_blocks(rows_job *J)
                 for (int64_t k = 0; k < K; k++) {
                     const ckpt_tree *tr = &m->trees[s * K + k];
                     if (hgb) {
-                        ckpt_tree_leaves_hgb(tr, xb, nf, nb, m->known_cat, m->cat_map, may_nan,
-                                             leafs);
+                        const int32_t *lv = LEAVES_HGB(s * K + k);
                         for (int64_t r = 0; r < nb; r++)
-                            acc[r * K + k] += tr->value[leafs[r]];
+                            acc[r * K + k] += tr->value[lv[r]];
                     } else {
-                        ckpt_tree_leaves32(tr, x, nf, nb, may_nan, leafs);
+                        const int32_t *lv = LEAVES32(s * K + k);
                         for (int64_t r = 0; r < nb; r++)
-                            acc[r * K + k] += m->learning_rate * tr->value[leafs[r]];
+                            acc[r * K + k] += m->learning_rate * tr->value[lv[r]];
                     }
                 }
             for (int64_t r = 0; r < nb; r++) {
@@ -481,6 +504,8 @@ static void run_blocks(rows_job *J)
             }
         }
     }
+#undef LEAVES32
+#undef LEAVES_HGB
     J->st = CKPT_OK;
 out:
     if (x != xs)

@@ -563,6 +563,79 @@ void ckpt_tree_leaves_hgb(const ckpt_tree *t, const double *x, int64_t stride, i
         leaf[r] = (int32_t)ckpt_tree_leaf_hgb(t, x + r * stride, known_cat, cat_map);
 }
 
+/* One row through TG trees of compact nodes in lockstep. */
+#define TG 16
+#define GROUP_WALK(STEP, NT, T, FIELD, trees, t0, x, leaf, ostride)                            \
+    do {                                                                                      \
+        const NT *nds_[TG];                                                                   \
+        int32_t idx_[TG];                                                                     \
+        int32_t mind_ = INT32_MAX;                                                            \
+        for (int j_ = 0; j_ < TG; j_++) {                                                     \
+            nds_[j_] = (trees)[(t0) + j_].FIELD;                                              \
+            idx_[j_] = 0;                                                                     \
+            if ((trees)[(t0) + j_].min_leaf_depth < mind_)                                    \
+                mind_ = (trees)[(t0) + j_].min_leaf_depth;                                    \
+        }                                                                                     \
+        for (int32_t d_ = 0; d_ < mind_; d_++)                                                \
+            for (int j_ = 0; j_ < TG; j_++)                                                   \
+                STEP(nds_[j_], T, idx_[j_], (x));                                             \
+        for (;;) {                                                                            \
+            int32_t moved_ = 0;                                                               \
+            for (int j_ = 0; j_ < TG; j_++) {                                                 \
+                int32_t was_ = idx_[j_];                                                      \
+                STEP(nds_[j_], T, idx_[j_], (x));                                             \
+                moved_ |= was_ ^ idx_[j_];                                                    \
+            }                                                                                 \
+            if (!moved_)                                                                      \
+                break;                                                                        \
+        }                                                                                     \
+        for (int j_ = 0; j_ < TG; j_++)                                                       \
+            (leaf)[((t0) + j_) * (ostride)] = idx_[j_];                                       \
+    } while (0)
+
+static int group_fast(const ckpt_tree *trees, int64_t t0, int hgb)
+{
+    for (int64_t j = 0; j < TG; j++)
+        if (hgb ? !trees[t0 + j].hfast : !trees[t0 + j].fast)
+            return 0;
+    return 1;
+}
+
+void ckpt_trees_row_leaves32(const ckpt_tree *trees, int64_t nt, const float *x, int may_nan,
+                             int32_t *leaf, int64_t ostride)
+{
+    int64_t t0 = 0;
+    for (; t0 + TG <= nt; t0 += TG) {
+        if (!group_fast(trees, t0, 0))
+            break;
+
+        if (may_nan)
+            GROUP_WALK(FAST_STEP_NAN, ckpt_fnode, float, fast, trees, t0, x, leaf, ostride);
+        else
+            GROUP_WALK(FAST_STEP_PLAIN, ckpt_fnode, float, fast, trees, t0, x, leaf, ostride);
+    }
+    for (; t0 < nt; t0++)
+        ckpt_tree_leaves32(&trees[t0], x, 0, 1, may_nan, &leaf[t0 * ostride]);
+}
+
+void ckpt_trees_row_leaves_hgb(const ckpt_tree *trees, int64_t nt, const double *x,
+                               const uint32_t *known_cat, const int32_t *cat_map, int may_nan,
+                               int32_t *leaf, int64_t ostride)
+{
+    int64_t t0 = 0;
+    for (; t0 + TG <= nt; t0 += TG) {
+        if (!group_fast(trees, t0, 1))
+            break;
+        if (may_nan)
+            GROUP_WALK(FAST_STEP_NAN, ckpt_hnode, double, hfast, trees, t0, x, leaf, ostride);
+        else
+            GROUP_WALK(FAST_STEP_PLAIN, ckpt_hnode, double, hfast, trees, t0, x, leaf, ostride);
+    }
+    for (; t0 < nt; t0++)
+        ckpt_tree_leaves_hgb(&trees[t0], x, 0, 1, known_cat, cat_map, may_nan,
+                             &leaf[t0 * ostride]);
+}
+
 int ckpt_tree_any_nan_f32(const float *x, int64_t n)
 {
     int nan = 0;

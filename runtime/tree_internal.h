@@ -119,6 +119,13 @@ void ckpt_tree_leaves32(const ckpt_tree *t, const float *x, int64_t stride, int6
 void ckpt_tree_leaves_hgb(const ckpt_tree *t, const double *x, int64_t stride, int64_t nb,
                           const uint32_t *known_cat, const int32_t *cat_map, int may_nan,
                           int32_t *leaf);
+/* Leaves of ONE row in nt trees (tree t's leaf at leaf[t * ostride]), 16
+   trees walked in lockstep: the latency path of single-row calls. */
+void ckpt_trees_row_leaves32(const ckpt_tree *trees, int64_t nt, const float *x, int may_nan,
+                             int32_t *leaf, int64_t ostride);
+void ckpt_trees_row_leaves_hgb(const ckpt_tree *trees, int64_t nt, const double *x,
+                               const uint32_t *known_cat, const int32_t *cat_map, int may_nan,
+                               int32_t *leaf, int64_t ostride);
 /* 1 if any of the n values is NaN. */
 int ckpt_tree_any_nan_f32(const float *x, int64_t n);
 int ckpt_tree_any_nan_f64(const double *x, int64_t n);

@@ -220,6 +220,45 @@ static void check_parallel(ckpt_file *f, const ckpt_model *m1, const cJSON *doc,
     ckpt_model_free(m4);
 }
 
+/* The same rows in batches of 1 and of 5 (the tiny-block path: trees walked in
+   lockstep for each row) give the whole batch's answers. */
+static void check_small_batches(const ckpt_model *m, const cJSON *doc, const char *what)
+{
+    int64_t n, nf;
+    double *X = json_matrix(cJSON_GetObjectItem(doc, "inputs"), &n, &nf);
+    const cJSON *outs = cJSON_GetObjectItem(doc, "outputs");
+    for (size_t i = 0; i < sizeof method_names / sizeof method_names[0]; i++) {
+        ckpt_method meth;
+        if (!cJSON_GetObjectItem(outs, method_names[i]) ||
+            ckpt_method_parse(method_names[i], &meth) != CKPT_OK)
+            continue;
+        int64_t cols = ckpt_model_out_cols(m, meth);
+        int exact = ckpt_model_out_kind(m, meth) != CKPT_OUT_F64;
+        double *all = run_as_f64(m, meth, X, n, nf, what);
+        int bad = !all || cols <= 0;
+        static const int64_t sizes[] = {1, 5};
+        for (size_t z = 0; z < 2 && !bad; z++)
+            for (int64_t r0 = 0; r0 < n && !bad; r0 += sizes[z]) {
+                int64_t nb = n - r0 < sizes[z] ? n - r0 : sizes[z];
+                double *part = run_as_f64(m, meth, X + r0 * nf, nb, nf, what);
+                for (int64_t c = 0; part && c < nb * cols && !bad; c++) {
+                    double a = part[c], b = all[r0 * cols + c];
+                    if (exact ? memcmp(&a, &b, sizeof a) != 0 : !tu_close(a, b, 1e-12, 1e-12)) {
+                        CHECKF(0, "%s: %s row %lld in batches of %lld: %.17g, whole batch %.17g",
+                               what, method_names[i], (long long)(r0 + c / cols),
+                               (long long)sizes[z], a, b);
+                        bad = 1;
+                    }
+                }
+                bad |= !part;
+                free(part);
+            }
+        CHECKF(!bad, "%s: %s in batches of 1 and 5 = whole batch", what, method_names[i]);
+        free(all);
+    }
+    free(X);
+}
+
 /* 1 if the model's init_ is a linear model whose coef_ is float32: fitted on
    the float32 X GradientBoosting hands it, it predicts in float32 in
    scikit-learn (X32 @ coef32 by BLAS sgemv/sgemm, whose rounding depends on
@@ -287,8 +326,10 @@ static void run_fixture(const char *path, const cJSON *doc, const char *what, in
         cJSON_Delete(rest);
         if (has_apply)
             check_apply_exact(m, doc, what);
-        if (parallel)
+        if (parallel) {
             check_parallel(f, m, doc, what);
+            check_small_batches(m, doc, what);
+        }
     }
     ckpt_model_free(m);
     ckpt_close(f);
