@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench_pickle.sh - ckpt_pickle_load vs CPython's pickle.loads on the same bytes, one run.
 #
-#   tools/bench/bench_pickle.sh [BUILD_DIR] [REPEATS] [ROUNDS]
+#   tools/bench/bench_pickle.sh [BUILD_DIR] [REPEATS] [ROUNDS] [COLD]
 #
 # 1. builds bench_pickle in BUILD_DIR (default <repo>/build-bench, Release, no sanitizers);
 # 2. writes the inputs with tools/bench/bench_pickle_gen.py (our own data, fixed seed,
@@ -12,7 +12,9 @@
 #    ROUNDS times alternately (ckpt, then CPython), so that a busy machine
 #    slows both alike; each side's time is the median over all its runs;
 # 4. prints a table: ratio = CPython seconds / ckpt seconds (the issue's bar: >= 2),
-#    medians (min in parentheses); the machine (CPU, cores, load) above it.
+#    medians (min in parentheses); the machine (CPU, cores, load) above it;
+# 5. cold: COLD fresh processes per file and side, the first load only (what a
+#    program that opens one checkpoint sees), medians and ratios.
 # Not part of ctest: timings are printed, never asserted.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -90,3 +92,37 @@ awk -F'\t' '
   }
   END { if (n) printf "%-18s %6s %9s %9.4f %9s %9.4f %9s %9s %7.2fx %8s  (geomean %.2fx, borrow %.2fx; %d below 2x)\n", "total", "", "", tp, "", tc, "", "", tp / tc, "", exp(lr / n), exp(lb / n), miss }
 ' "$PYT" "$CK"
+
+# Cold: the first load in a fresh process (allocator and page tables cold on both sides).
+COLD=${4:-3}
+CKC=$(mktemp); PYC=$(mktemp)
+trap 'rm -f "$CK" "$PYT" "$CKR" "$PYR" "$CKC" "$PYC"' EXIT
+for round in $(seq "$COLD"); do
+  for f in "${FILES[@]}"; do
+    "$BIN" -r 1 -a "$f" | awk -F'\t' '$4 == "copy" { print $1 "\t" $5 }' >>"$CKC"
+    "$PY" - "$f" >>"$PYC" <<'PYEOF'
+import os, pickle, sys, time
+data = open(sys.argv[1], "rb").read()
+t0 = time.perf_counter()
+obj = pickle.loads(data)
+print("%s\t%.6f" % (os.path.basename(sys.argv[1]), time.perf_counter() - t0))
+PYEOF
+  done
+done
+echo
+echo "cold: first load in a fresh process, median of $COLD processes each"
+"$PY" - "$CKC" "$PYC" <<'PYEOF'
+import sys
+def med(v):
+    v = sorted(v); n = len(v)
+    return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
+ck, py = {}, {}
+for path, d in ((sys.argv[1], ck), (sys.argv[2], py)):
+    for line in open(path):
+        name, t = line.split("\t")
+        d.setdefault(name, []).append(float(t))
+print("%-18s %10s %10s %8s %5s" % ("file", "cpython_s", "ckpt_s", "ratio", ">=2x"))
+for name in sorted(ck):
+    p, c = med(py[name]), med(ck[name])
+    print("%-18s %10.4f %10.4f %7.2fx %5s" % (name, p, c, p / c, "yes" if p / c >= 2 else "NO"))
+PYEOF
