@@ -268,15 +268,45 @@ static void scan_npy(ckpt__scan *s, const uint8_t *b, size_t len, const char *me
     }
 }
 
-/* very old torch: a tar with members sys_info, pickle, storages, tensors */
+static void blob_as(ckpt__scan *s, const uint8_t *b, size_t len, const char *member, int data);
+
+/* a pax extended header's "path=" record (records: "<len> key=value\n"); the
+   name is copied to out (at most cap - 1 bytes); 1 if one was found */
+static int pax_path(const uint8_t *d, size_t n, char *out, size_t cap) {
+    size_t pos = 0;
+    int found = 0;
+    while (pos < n) {
+        size_t rl = 0, q = pos;
+        while (q < n && d[q] >= '0' && d[q] <= '9' && rl <= n / 10) rl = rl * 10 + (size_t)(d[q++] - '0');
+        if (q >= n || d[q] != ' ' || rl <= q - pos || rl > n - pos) break;
+        const uint8_t *kv = d + q + 1, *end = d + pos + rl;
+        if (end[-1] != '\n') break;
+        if (end - kv > 5 && memcmp(kv, "path=", 5) == 0) {
+            size_t vl = (size_t)(end - 1 - (kv + 5));
+            if (vl >= cap) vl = cap - 1;
+            memcpy(out, kv + 5, vl);
+            out[vl] = 0;
+            found = 1;
+        }
+        pos += rl;
+    }
+    return found;
+}
+
+/* very old torch: a tar with members sys_info, pickle, storages, tensors.
+   torch.load extracts those four by name (pax "path" and GNU long names
+   apply, as in Python's tarfile) and unpickles them; other members are never
+   loaded and are only read for dangerous globals. */
 static void scan_tar(ckpt__scan *s, const uint8_t *b, size_t len, const char *member) {
     size_t pos = 0, nmem = 0;
+    char longname[CKPT__SCAN_NAME_MAX + 1];
+    int have_long = 0;
     while (pos + 512 <= len) {
         const uint8_t *h = b + pos;
         int zero = 1;
         for (int i = 0; i < 512 && zero; i++) zero = h[i] == 0;
         if (zero) return;
-        char name[101];
+        char name[CKPT__SCAN_NAME_MAX + 1];
         memcpy(name, h, 100);
         name[100] = 0;
         uint64_t size = 0;
@@ -300,21 +330,43 @@ static void scan_tar(ckpt__scan *s, const uint8_t *b, size_t len, const char *me
                             "more than %u tar members", CKPT__SCAN_MAX_MEMBERS);
             return;
         }
+        uint8_t type = h[156];
+        uint64_t next = start + ((size + 511) / 512) * 512;
+        if (next <= pos) return;
+        if (type == 'x' || type == 'L') {
+            /* metadata for the next member: its real name */
+            if (type == 'x') {
+                have_long = pax_path(b + start, (size_t)size, longname, sizeof longname) || have_long;
+            } else {
+                size_t l = (size_t)size < CKPT__SCAN_NAME_MAX ? (size_t)size : CKPT__SCAN_NAME_MAX;
+                memcpy(longname, b + start, l);
+                longname[l] = 0;
+                have_long = 1;
+            }
+            pos = (size_t)next;
+            continue;
+        }
+        if (type == 'g' || type == 'K') { /* global pax defaults, GNU long link name */
+            pos = (size_t)next;
+            continue;
+        }
+        if (have_long) {
+            memcpy(name, longname, strlen(longname) + 1);
+            have_long = 0;
+        }
         char esc[CKPT__SCAN_NAME_MAX * 4 + 1], inner[CKPT__SCAN_NAME_MAX * 4 + 256];
         ckpt__scan_escape((const uint8_t *)name, strlen(name), esc);
         nest_name(inner, sizeof inner, member, esc);
-        uint8_t type = h[156];
         if ((type == '0' || type == 0) && size > 0) {
-            int primary = strcmp(name, "pickle") == 0 || strcmp(name, "sys_info") == 0;
+            int primary = strcmp(name, "pickle") == 0 || strcmp(name, "sys_info") == 0 ||
+                          strcmp(name, "storages") == 0 || strcmp(name, "tensors") == 0;
             s->depth++;
             if (primary || s->depth > CKPT__SCAN_MAX_NEST)
                 ckpt__scan_stream(s, b + start, (size_t)size, 0, inner, 0, primary);
             else
-                ckpt__scan_blob(s, b + start, (size_t)size, inner);
+                blob_as(s, b + start, (size_t)size, inner, 1);
             s->depth--;
         }
-        uint64_t next = start + ((size + 511) / 512) * 512;
-        if (next <= pos) return;
         pos = (size_t)next;
     }
 }
@@ -323,6 +375,12 @@ static const uint8_t torch_magic[] = {0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9,
                                       0x20, 0x6a, 0xa8, 0x50, 0x19};
 
 void ckpt__scan_blob(ckpt__scan *s, const uint8_t *b, size_t len, const char *member) {
+    blob_as(s, b, len, member, 0);
+}
+
+/* data = 1: bytes no reader unpickles (a tar member torch does not extract):
+   containers inside are scanned, a pickle only if complete or for dangerous globals */
+static void blob_as(ckpt__scan *s, const uint8_t *b, size_t len, const char *member, int data) {
     if (s->nomem) return;
     if (s->depth > CKPT__SCAN_MAX_NEST) {
         ckpt__scan_addf(s, CKPT_FIND_CONTAINER, CKPT_VERDICT_UNVERIFIABLE, -1, member,
@@ -370,7 +428,7 @@ void ckpt__scan_blob(ckpt__scan *s, const uint8_t *b, size_t len, const char *me
     /* a pickle stream (plain pickle, joblib with inline arrays, legacy torch) */
     int legacy = len >= 2 + sizeof torch_magic && memcmp(b + 2, torch_magic, sizeof torch_magic) == 0;
     set_container(s, legacy ? "torch-legacy" : "pickle");
-    ckpt__scan_stream(s, b, len, 0, member, CKPT__SF_JOBLIB, legacy ? 5 : 1);
+    ckpt__scan_stream(s, b, len, 0, member, CKPT__SF_JOBLIB, data ? 0 : legacy ? 5 : 1);
     /* a zip appended to a pickle (polyglot): Python's zipfile would open it too */
     if (ckpt__scan_has_eocd(b, len)) {
         ckpt__scan_addf(s, CKPT_FIND_CONTAINER, CKPT_VERDICT_UNVERIFIABLE, -1, member,

@@ -635,6 +635,22 @@ ckpt_status ckpt__scan_pickle(ckpt__scan *s, const uint8_t *buf, size_t len, siz
         /* bytes that may be data: a full scan only if they are a complete pickle */
         ckpt_pickle_info pre;
         p.danger_only = ckpt_pickle_disasm(buf, len, start, NULL, NULL, &pre, NULL) != CKPT_OK;
+        if (!p.danger_only) {
+            /* the opcodes may line up by chance (float data of a torch storage
+               record); a complete pickle must also run on the machine */
+            ckpt_graph *pg = NULL;
+            ckpt_status pst = ckpt_graph_new(&s->limits, &s->alloc, CKPT_GRAPH_BORROW_INPUT, &pg);
+            if (pst == CKPT_OK) {
+                ckpt_value *proot = NULL;
+                pst = ckpt_pickle_load(pg, buf, len, start, NULL, &proot, &pre, NULL);
+            }
+            ckpt_graph_free(pg);
+            if (pst == CKPT_E_NOMEM) {
+                s->nomem = 1;
+                return CKPT_E_NOMEM;
+            }
+            p.danger_only = pst != CKPT_OK;
+        }
     }
     if (!p.danger_only) s->r->npickles++;
 

@@ -5,12 +5,13 @@
  * mapped, numpy._core folded):
  *   1. exactly on the allowlist                         -> SAFE
  *   2. any part of module or name is a dunder (other than copyreg's
- *      __newobj__/__newobj_ex__), any part names a code/file/network/process
+ *      __newobj__/__newobj_ex__, __main__, and a leading __torch__ of
+ *      TorchScript type names), any part names a code/file/network/process
  *      module, any name part is a code-running function, or the module is a
  *      dangerous area of an otherwise trusted library     -> DANGEROUS
  *   3. an allowlisted family (scikit-learn classes and helpers, scipy.sparse
  *      matrices, NumPy scalar types, torch storages)   -> SAFE
- *   4. anything else                                    -> UNKNOWN
+ *   4. anything else (TorchScript __torch__.* types too)  -> UNKNOWN
  * The raw spelling is judged too; DANGEROUS on either side wins.
  */
 #include "scan_internal.h"
@@ -60,6 +61,9 @@ static const char *const allow_exact[] = {
     "torch.nn.Parameter", "torch.strided", "torch.sparse_coo", "torch.sparse_csr",
     "torch.contiguous_format", "torch.channels_last", "torch.preserve_format",
     "torch.per_tensor_affine", "torch.per_channel_affine",
+    /* layout by its name: a lookup in a dict of torch.layout values (torch 1.13
+       torch/serialization.py; on torch.load(weights_only=True)'s allowlist) */
+    "torch.serialization._get_layout",
     "torch.jit._pickle.build_intlist", "torch.jit._pickle.build_doublelist",
     "torch.jit._pickle.build_boollist", "torch.jit._pickle.build_tensorlist",
     "torch.jit._pickle.build_tensor_from_id", "torch.jit._pickle.restore_type_tag",
@@ -71,6 +75,13 @@ static const char *const torch_dtypes[] = {
     "int32", "int64", "uint8", "bool", "complex32", "complex64", "complex128", "long", "int",
     "short", "cfloat", "cdouble", "chalf", "qint8", "quint8", "qint32", "quint4x2", "quint2x4",
     "float8_e4m3fn", "float8_e5m2", "uint16", "uint32", "uint64", NULL};
+/* legacy tensor types "<module>.<x>Tensor", module torch, torch.cuda,
+   torch.sparse, torch.cuda.sparse (torch._tensor_classes, on
+   torch.load(weights_only=True)'s allowlist; the tar format names them) */
+static const char *const torch_tensor_types[] = {
+    "DoubleTensor", "FloatTensor", "HalfTensor", "BFloat16Tensor", "LongTensor", "IntTensor",
+    "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor", "ComplexFloatTensor",
+    "ComplexDoubleTensor", NULL};
 static const char *const numpy_scalars[] = {
     "bool_", "bool8", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
     "float16", "float32", "float64", "float128", "longdouble", "complex64", "complex128",
@@ -206,8 +217,10 @@ static ckpt_verdict judge(const char *module, const char *name, const char **rea
             const char *part = s + i;
             size_t pl = j - i;
             if (!is_identifier(part, pl)) ident_ok = 0;
+            /* "__torch__" leads TorchScript type names (__torch__.Net) */
             int dunder_ok = side == 0 ? ((pl == 8 && memcmp(part, "__main__", 8) == 0) ||
-                                         (pl == 11 && memcmp(part, "__builtin__", 11) == 0))
+                                         (pl == 11 && memcmp(part, "__builtin__", 11) == 0) ||
+                                         (first && pl == 9 && memcmp(part, "__torch__", 9) == 0))
                                       : ((pl == 10 && memcmp(part, "__newobj__", 10) == 0) ||
                                          (pl == 13 && memcmp(part, "__newobj_ex__", 13) == 0));
             if (is_dunder(part, pl) && !dunder_ok) {
@@ -248,6 +261,13 @@ static ckpt_verdict judge(const char *module, const char *name, const char **rea
             *reason = "part of a library that loads pickles, files or code";
             return CKPT_VERDICT_DANGEROUS;
         }
+    if (has_prefix(module, "__torch__")) {
+        /* a TorchScript type (in a TorchScript archive: its code/ says what it
+           is; torch.jit.load compiles that code).  Python cannot import a
+           module named __torch__; still not a data constructor. */
+        *reason = "TorchScript class (its code is in the archive's code/, not judged)";
+        return CKPT_VERDICT_UNKNOWN;
+    }
     if (!ident_ok) {
         *reason = "not a Python identifier";
         return CKPT_VERDICT_UNKNOWN;
@@ -261,6 +281,12 @@ static ckpt_verdict judge(const char *module, const char *name, const char **rea
         if (has_prefix(module, "torch") && nl > 7 && strcmp(name + nl - 7, "Storage") == 0 &&
             (strcmp(module, "torch") == 0 || strcmp(module, "torch.cuda") == 0)) {
             *reason = "torch storage class";
+            return CKPT_VERDICT_SAFE;
+        }
+        if ((strcmp(module, "torch") == 0 || strcmp(module, "torch.cuda") == 0 ||
+             strcmp(module, "torch.sparse") == 0 || strcmp(module, "torch.cuda.sparse") == 0) &&
+            in_list(torch_tensor_types, name, nl)) {
+            *reason = "torch legacy tensor type";
             return CKPT_VERDICT_SAFE;
         }
         if ((strcmp(module, "numpy") == 0 || strcmp(module, "numpy.core.numerictypes") == 0) &&

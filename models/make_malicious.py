@@ -389,6 +389,20 @@ def main():
             t.addfile(ti, io.BytesIO(data))
     add("legacy_tar_evil.pt", tio.getvalue(), "dangerous", "torch tar format 'pickle' member",
         "os.system", "pickle")
+    # a PAX "path" record renames a member: tarfile (and torch.load) see it as
+    # 'pickle', the ustar header says 'harmless'; its pickle is cut short
+    tio = io.BytesIO()
+    with tarfile.open(fileobj=tio, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for nm, real, data in [("sys_info", None, proto(2) + EMPTY_DICT + STOP),
+                               ("harmless", "pickle", proto(2) + glob("__main__", "Evil") + EMPTY_TUPLE)]:
+            ti = tarfile.TarInfo(nm)
+            ti.size = len(data)
+            ti.mtime = 0
+            if real:
+                ti.pax_headers = {"path": real}
+            t.addfile(ti, io.BytesIO(data))
+    add("legacy_tar_pax_rename.pt", tio.getvalue(), "unverifiable",
+        "torch tar format: PAX path renames a member to 'pickle' (broken pickle must not pass as data)")
 
     # ---- joblib ----
     jl_after = joblib_stream(tail=call_p2("os", "system")[2:-1])

@@ -118,16 +118,29 @@ typedef struct walkst {
     int files, safe;
 } walkst;
 
-static int skip_name(const char *name) {
-    static const char *const suf[] = {".json", ".py", ".md", ".txt", ".csv"};
-    for (size_t i = 0; i < sizeof suf / sizeof suf[0]; i++) {
-        size_t n = strlen(name), m = strlen(suf[i]);
-        if (n >= m && strcmp(name + n - m, suf[i]) == 0) return 1;
+/* The benign sweep scans model files only: these extensions.  Generator
+   scripts, expected-output JSON, notes, INDEX listings and out-of-band pickle
+   buffers (NAME.bufK, raw data) are not checkpoints.  Any other name fails the
+   test, so a new kind of fixture cannot go unscanned silently. */
+static int model_name(const char *name) {
+    static const char *const model[] = {".pkl", ".pickle", ".joblib", ".pt", ".pth", ".bin",
+                                        ".ckpt", ".npy", ".npz", ".z", ".gz", ".bz2",
+                                        ".xz", ".lzma", ".lz4"};
+    static const char *const other[] = {".json", ".py", ".md", ".txt", ".csv"};
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof model / sizeof model[0]; i++) {
+        size_t m = strlen(model[i]);
+        if (n >= m && strcmp(name + n - m, model[i]) == 0) return 1;
     }
-    /* out-of-band pickle buffers (NAME.bufK) are raw data, not pickles */
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        size_t m = strlen(other[i]);
+        if (n >= m && strcmp(name + n - m, other[i]) == 0) return 0;
+    }
     const char *b = strstr(name, ".buf");
-    if (b && b[4] >= '0' && b[4] <= '9') return 1;
-    return name[0] == '.';
+    if (b && b[4] >= '0' && b[4] <= '9') return 0;
+    if (strcmp(name, "INDEX") == 0 || name[0] == '.') return 0;
+    CHECKF(0, "models/: '%s' is neither a model file nor a known non-model file", name);
+    return 0;
 }
 
 static void scan_benign(walkst *w, const char *rel) {
@@ -180,7 +193,7 @@ static void test_benign(void) {
                 if (stat(tu_model_path(rel), &stt) != 0) continue;
                 if (S_ISDIR(stt.st_mode)) {
                     if (strcmp(rel, "malicious") != 0 && sp < 256) stack[sp++] = strdup(rel);
-                } else if (!skip_name(de->d_name)) {
+                } else if (model_name(de->d_name)) {
                     scan_benign(&w, rel);
                 }
             }
@@ -286,6 +299,20 @@ static void test_rules(void) {
         {"builtins", "object.__subclasses__", CKPT_VERDICT_DANGEROUS},
         {"operator", "itemgetter", CKPT_VERDICT_DANGEROUS},
         {"mylib", "load", CKPT_VERDICT_DANGEROUS},
+        /* torch data helpers on torch.load(weights_only=True)'s allowlist (torch 1.13) */
+        {"torch.serialization", "_get_layout", CKPT_VERDICT_SAFE},
+        {"torch.serialization", "load", CKPT_VERDICT_DANGEROUS},
+        {"torch", "FloatTensor", CKPT_VERDICT_SAFE},
+        {"torch.cuda", "LongTensor", CKPT_VERDICT_SAFE},
+        {"torch.sparse", "DoubleTensor", CKPT_VERDICT_SAFE},
+        {"torch", "EvilTensor", CKPT_VERDICT_UNKNOWN},
+        /* TorchScript type names: unknown, but a dunder after __torch__ stays dangerous */
+        {"__torch__", "Net", CKPT_VERDICT_UNKNOWN},
+        {"__torch__.torch.nn.modules.linear.___torch_mangle_0", "Linear", CKPT_VERDICT_UNKNOWN},
+        {"__torch__", "__builtins__.exec", CKPT_VERDICT_DANGEROUS},
+        {"__torch__.__builtins__", "eval", CKPT_VERDICT_DANGEROUS},
+        {"__torch__.os", "system", CKPT_VERDICT_DANGEROUS},
+        {"x.__torch__", "Net", CKPT_VERDICT_DANGEROUS},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         const char *why = NULL;
