@@ -637,8 +637,9 @@ int main(int argc, char **argv)
         goto done;
     }
     /* scikit-learn's shapes: 1-D for one-column predict / decision_function /
-       score_samples / apply, 2-D for probabilities, transforms and the rest */
-    int flat = cols == 1 && method != CKPT_METHOD_TRANSFORM &&
+       score_samples / apply, 2-D for probabilities, transforms and the rest;
+       a torch layer stack always gives (n, out) like the module */
+    int flat = cols == 1 && !a.layers && method != CKPT_METHOD_TRANSFORM &&
                method != CKPT_METHOD_PREDICT_PROBA && method != CKPT_METHOD_PREDICT_LOG_PROBA;
     if (a.json)
         printf("{\"method\": \"%s\", \"outputs\": ", ckpt_method_name(method));
