@@ -12,7 +12,7 @@
 #    whole process, `bench_torch -1 FILE` against `python3 -c "import torch; torch.load(FILE)"`
 #    (median of REPEATS, wall clock from the shell); memory: VmRSS right after ckpt_open
 #    (nothing read), VmHWM of the open, VmRSS after every pointer, peak RSS of the
-#    torch.load process;
+#    torch.load process; ckpt_file_verify (CRC-32 of every record, reads every byte) once;
 # 4. prints a table with ratios torch / ckpt, and the issue's bars next to them.
 #    Never asserted (not in ctest).
 set -euo pipefail
@@ -49,7 +49,7 @@ printf "%-12s %6s %6s %9s %9s %8s %8s %8s %8s %9s %8s %9s %8s %8s %8s %s\n" file
   us/tensor rssOpnMB hwmOpnMB rssPtrMB torch_s torch_MB ratio_in proc_ck proc_pt ratio_pr "mapped/copied"
 for f in "$OUT"/gpt2_zip.pt "$OUT"/many_zip.pt; do
   cat "$f" >/dev/null # page cache, for both sides alike
-  CK=$("$BIN" -r "$REPEATS" "$f")
+  CK=$("$BIN" -r "$REPEATS" -v "$f")
   TL=$("$PY" - "$REPEATS" "$f" <<'PYEOF'
 import gc, resource, sys, time, torch
 reps, path = int(sys.argv[1]), sys.argv[2]
@@ -73,8 +73,9 @@ PYEOF
     # 11 copied 12 verify 13 maxrss 14 rss_base 15 torch_s 16 torch_rss 17 proc_ckpt 18 proc_torch
     printf "%-12s %6.1f %6d %9.5f %9.5f %8.2f %8.1f %8.1f %8.1f %9.4f %8.1f %8.0fx %8.4f %8.4f %7.1fx %d/%d\n",
       $1, $2/1048576, $3, $4, $5, ($3 > 0 ? 1e6 * $4 / $3 : 0), $6/1024, $7/1024, $8/1024, $15, $16/1024,
-      ($5 > 0 ? $15 / $5 : 0), $17, $18, ($17 > 0 ? $18 / $17 : 0), $10, $11; base = $14 }
-    END { printf "             (bench_torch process before any open: VmRSS %.1f MB)\n", base/1024 }'
+      ($5 > 0 ? $15 / $5 : 0), $17, $18, ($17 > 0 ? $18 / $17 : 0), $10, $11; base = $14; v = $12; mb = $2/1048576 }
+    END { printf "             (bench_torch process before any open: VmRSS %.1f MB; ckpt_file_verify, CRC-32 of every record: %.3f s, %.0f MB/s)\n",
+      base/1024, v, (v > 0 ? mb / v : 0) }'
 done
 echo "ratio_in = torch.load / (ckpt_open + every pointer), in process; ratio_pr = whole processes"
 echo "(python3 -c 'import torch; torch.load(F)' vs bench_torch -1 F, process start to exit)."
