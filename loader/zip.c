@@ -593,11 +593,15 @@ static ckpt_status open_torch(ckpt_file *f, zip_t *za, uint64_t n, ckpt_error *e
     if (st != CKPT_OK) return st;
 
     char buf[CKPT__TORCH_SMALL_RECORD + 1];
-    if (has_bo) {
+    if (has_bo) { /* exactly "little" or "big" (torch writes sys.byteorder) */
+        const uint8_t *b;
+        size_t bn;
+        st = member_bytes(f, za, &bo, CKPT__TORCH_SMALL_RECORD, &b, &bn, err);
+        if (st != CKPT_OK) return st;
         st = small_fact(f, za, &bo, NULL, buf, sizeof buf, err);
         if (st != CKPT_OK) return st;
-        if (strcmp(buf, "big") == 0) t->big_endian = 1;
-        else if (strcmp(buf, "little") != 0) {
+        if (bn == 3 && memcmp(b, "big", 3) == 0) t->big_endian = 1;
+        else if (bn != 6 || memcmp(b, "little", 6) != 0) {
             ckpt_error_member(err, bo.name);
             return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)bo.data_off, "torch: byteorder record is '%s'", buf);
         }

@@ -393,6 +393,12 @@ def rezip(src, dst, method, force_zip64=False, rename_top=None):
 
 def make_big_endian(src, dst, name_to_itemsize):
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        names = zin.namelist()
+        top = names[0][:names[0].index("/")]
+        if top + "/byteorder" not in names:  # torch 1.13 writes none: add it
+            zi = zipfile.ZipInfo(top + "/byteorder", date_time=(2020, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_STORED
+            zout.writestr(zi, b"big")
         for info in zin.infolist():
             data = zin.read(info.filename)
             rel = info.filename[info.filename.index("/") + 1:]
@@ -658,7 +664,8 @@ def main():
     scripted = torch.jit.script(Net())
     ts_path = os.path.join(OUT, "script_net.pt")
     scripted.save(ts_path)
-    ts_sd = OrderedDict((k, v) for k, v in scripted.state_dict().items())
+    # keep_vars: the archive's parameters require grad (state_dict() would detach them)
+    ts_sd = OrderedDict((k, v) for k, v in scripted.state_dict(keep_vars=True).items())
     recs = []
     groups = {}
     for k, v in ts_sd.items():
