@@ -551,6 +551,12 @@ static ckpt_status open_torch(ckpt_file *f, zip_t *za, uint64_t n, ckpt_error *e
         zmember mb;
         st = member_at(f, za, cd, i, &mb, err);
         if (st != CKPT_OK) break;
+        if ((rel_is(rel, "data.pkl") && has_pkl) || (rel_is(rel, "constants.pkl") && has_consts) ||
+            (rel_is(rel, "model.json") && has_mjson) || (rel_is(rel, "byteorder") && has_bo)) {
+            ckpt_error_member(err, name);
+            st = ckpt_error_set(err, CKPT_E_FORMAT, -1, "zip: member '%s' listed twice", name);
+            break;
+        }
         if (rel_is(rel, "data.pkl")) pkl = mb, has_pkl = 1;
         else if (rel_is(rel, "constants.pkl")) consts = mb, has_consts = 1;
         else if (rel_is(rel, "model.json")) mjson = mb, has_mjson = 1;
