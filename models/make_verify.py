@@ -7,6 +7,8 @@ Writes models/verify/expected.json.  Deterministic: no randomness, only the
 committed fixtures are read (as zip archives with Python's zipfile, never
 unpickled).
 
+verify/zip64_stored.npz: npz_stored.npz rewritten with a ZIP64 directory
+(saturated fields + ZIP64 extra fields, ZIP64 end record and locator).
 For every zip fixture listed: member count, total uncompressed bytes, and
 Python's zipfile.testzip() verdict.  Two corruptions the test applies to a
 temp copy, with what Python computes for them:
@@ -84,9 +86,41 @@ def describe(rel):
     return d
 
 
+def zip64_copy(src_rel, dst_rel):
+    """The same archive with a ZIP64 directory: every central entry's sizes and
+    local offset saturated (0xFFFFFFFF) and carried in a ZIP64 extra field,
+    a ZIP64 end record + locator, and a saturated classic end record."""
+    raw = open(os.path.join(HERE, src_rel), "rb").read()
+    e = raw.rfind(b"PK\x05\x06")
+    count, _size, cd = struct.unpack("<HII", raw[e + 10:e + 20])
+    entries, p = [], cd
+    for _ in range(count):
+        nl, xl, cl = struct.unpack("<HHH", raw[p + 28:p + 34])
+        comp, size = struct.unpack("<II", raw[p + 20:p + 28])
+        off = struct.unpack("<I", raw[p + 42:p + 46])[0]
+        head = bytearray(raw[p:p + 46])
+        head[20:28] = b"\xff" * 8
+        head[42:46] = b"\xff" * 4
+        extra = struct.pack("<HHQQQ", 1, 24, size, comp, off)
+        head[30:32] = struct.pack("<H", len(extra))
+        head[32:34] = struct.pack("<H", 0)
+        entries.append(bytes(head) + raw[p + 46:p + 46 + nl] + extra)
+        p += 46 + nl + xl + cl
+    body = raw[:cd]
+    cdir = b"".join(entries)
+    z64 = len(body) + len(cdir)
+    rec = struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, len(cdir), len(body))
+    loc = struct.pack("<4sIQI", b"PK\x06\x07", 0, z64, 1)
+    eocd = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    with open(os.path.join(HERE, dst_rel), "wb") as fp:
+        fp.write(body + cdir + rec + loc + eocd)
+
+
 def main():
-    out = {rel: describe(rel) for rel in FIXTURES}
     os.makedirs(os.path.join(HERE, "verify"), exist_ok=True)
+    zip64_copy("numpy/npz_stored.npz", "verify/zip64_stored.npz")
+    FIXTURES.append("verify/zip64_stored.npz")
+    out = {rel: describe(rel) for rel in FIXTURES}
     with open(os.path.join(HERE, "verify", "expected.json"), "w") as fp:
         json.dump(out, fp, indent=1, sort_keys=True)
         fp.write("\n")

@@ -4,7 +4,8 @@
  * models/make_verify.py): member counts and bytes of good archives, and the
  * exact member and CRC-32 values of two corruptions applied to temp copies:
  * a byte flipped inside a stored data record, and a deflated member's central
- * directory CRC changed (the libzip streaming path).
+ * directory CRC changed (the libzip streaming path).  verify/zip64_stored.npz
+ * is npz_stored.npz with a ZIP64 directory (extra fields, end record, locator).
  */
 #include "loader_internal.h"
 #include "util_test.h"
@@ -285,7 +286,7 @@ int main(int argc, char **argv) {
     CHECK(j != NULL);
     if (j) {
         const char *zips[] = {"numpy/npz_stored.npz", "numpy/npz_deflated.npz", "torch/dtypes.pt",
-                              "torch/dtypes_deflated.pt", "torch/sd_linear.pt"};
+                              "torch/dtypes_deflated.pt", "torch/sd_linear.pt", "verify/zip64_stored.npz"};
         for (size_t i = 0; i < sizeof zips / sizeof *zips; i++)
             check_fixture(zips[i], cJSON_GetObjectItemCaseSensitive(j, zips[i]));
         size_t n;
