@@ -10,7 +10,8 @@
  *   data.pkl        main pickle (storages: persistent ids -> data/<key>)
  *   data/<key>      one storage each, normally stored and 64-byte aligned
  *   byteorder       "little" / "big" (absent before torch 2.x: little)
- *   version, .data/version, .format_version, .storage_alignment: facts
+ *   version, .data/version, .format_version, .storage_alignment,
+ *   .data/serialization_id: facts
  *   constants.pkl   TorchScript constants (storages: constants/<key>)
  *   code/...        TorchScript code: never run, counted in a fact
  *   model.json      old TorchScript: tensors described in JSON (tensors/<n>)
@@ -541,11 +542,11 @@ static ckpt_status open_torch(ckpt_file *f, zip_t *za, uint64_t n, ckpt_error *e
             continue;
         }
         const char *rel = name + tl;
-        int storage = rel_under(rel, "data/") || rel_under(rel, "constants/") || rel_under(rel, "tensors/") ||
-                      (rel_under(rel, ".data/") && !rel_is(rel, ".data/version"));
+        int storage = rel_under(rel, "data/") || rel_under(rel, "constants/") || rel_under(rel, "tensors/");
         int meta = rel_is(rel, "data.pkl") || rel_is(rel, "constants.pkl") || rel_is(rel, "model.json") ||
                    rel_is(rel, "byteorder") || rel_is(rel, "version") || rel_is(rel, ".data/version") ||
-                   rel_is(rel, ".format_version") || rel_is(rel, ".storage_alignment");
+                   rel_is(rel, ".format_version") || rel_is(rel, ".storage_alignment") ||
+                   rel_is(rel, ".data/serialization_id");
         if (rel_under(rel, "code/")) ncode++;
         if (!storage && !meta) continue;
         zmember mb;
@@ -565,7 +566,8 @@ static ckpt_status open_torch(ckpt_file *f, zip_t *za, uint64_t n, ckpt_error *e
             char buf[CKPT__TORCH_SMALL_RECORD + 1];
             const char *key = rel_is(rel, "version") || rel_is(rel, ".data/version") ? "archive version"
                               : rel_is(rel, ".format_version")                      ? "format version"
-                                                                                     : "storage alignment";
+                              : rel_is(rel, ".storage_alignment")                   ? "storage alignment"
+                                                                                     : "serialization id";
             st = small_fact(f, za, &mb, key, buf, sizeof buf, err);
         } else {
             ckpt__tstorage *s;
