@@ -334,6 +334,15 @@ ckpt_status ckpt__array_copy_in(ckpt_file *f, ckpt__array *a, const uint8_t *src
         return ckpt_error_set(err, CKPT_E_NOMEM, -1, "array '%s': %llu bytes do not fit in memory",
                               a->path, (unsigned long long)n);
     }
+    /* Copies count against max_memory: a view whose elements overlap (stride 0,
+       hostile shapes) can describe far more bytes than its storage holds. */
+    if (n > f->limits.max_memory || f->copied_bytes > f->limits.max_memory - n) {
+        ckpt_error_member(err, a->path);
+        return ckpt_error_set(err, CKPT_E_LIMIT, -1,
+                              "array '%s': copying %llu bytes would exceed max_memory (%llu; %llu already copied)",
+                              a->path, (unsigned long long)n, (unsigned long long)f->limits.max_memory,
+                              (unsigned long long)f->copied_bytes);
+    }
     uint8_t *buf = ckpt__aligned_alloc(&f->alloc, n ? (size_t)n : 1, copy_align(f));
     if (!buf) {
         ckpt_error_member(err, a->path);
@@ -353,6 +362,7 @@ ckpt_status ckpt__array_copy_in(ckpt_file *f, ckpt__array *a, const uint8_t *src
     a->copy = buf;
     a->data = buf;
     a->info.state = CKPT_DATA_COPIED;
+    f->copied_bytes += n; /* never given back before close: a conservative bound */
     return CKPT_OK;
 }
 

@@ -105,6 +105,7 @@ struct ckpt_file {
     uint64_t *by_path;
     size_t by_path_cap;
     uint64_t file_size;         /* bytes of the file as opened (before any decompression) */
+    uint64_t copied_bytes;      /* aligned array copies made so far (bounded by limits.max_memory) */
 
     char **facts;               /* key, value, key, value ... */
     size_t n_facts, cap_facts;
