@@ -559,6 +559,9 @@ static ckpt__objx *new_objx(machine *m, ckpt_value **node, ckpt_call_kind call) 
     return o;
 }
 
+/* &m->stack[i]; NULL while no stack was ever allocated (NULL + 0 is UB) */
+static ckpt_value **stack_at(machine *m, size_t i) { return m->stack ? m->stack + i : NULL; }
+
 static ckpt_value *tuple_from(machine *m, ckpt_value **items, size_t n) {
     if (n == 0) return m->g->empty_tuple;
     if (n > m->g->limits.max_container) return NULL;
@@ -912,7 +915,7 @@ ckpt_status ckpt__pickle_load_windowed(ckpt_graph *g, const uint8_t *buf, size_t
                 size_t n = m->sp - first;
                 m->sp = first;
                 if ((st = top(m, &a))) break;
-                st = extend(m, a, m->stack + first, n);
+                st = extend(m, a, stack_at(m, first), n);
             }
             break;
         case 'l': /* LIST */
@@ -922,7 +925,7 @@ ckpt_status ckpt__pickle_load_windowed(ckpt_graph *g, const uint8_t *buf, size_t
         case 'o': { /* OBJ */
             if ((st = pop_mark(m, &first))) break;
             size_t n = m->sp - first;
-            ckpt_value **items = m->stack + first;
+            ckpt_value **items = stack_at(m, first);
             m->sp = first;
             if (op == 't') { v = tuple_from(m, items, n); if (!v) { st = container_fail(m, n > lim->max_container ? CKPT_E_LIMIT : CKPT_E_NOMEM, "tuple"); break; } }
             else if (op == 'l') {
@@ -958,7 +961,7 @@ ckpt_status ckpt__pickle_load_windowed(ckpt_graph *g, const uint8_t *buf, size_t
             size_t n = (size_t)(op - 0x84);
             if (m->sp - cur_mark(m) < n) { st = fail(m, CKPT_E_STACK, "needs %zu values above the last MARK", n); break; }
             m->sp -= n;
-            v = tuple_from(m, m->stack + m->sp, n);
+            v = tuple_from(m, stack_at(m, m->sp), n);
             st = push(m, v);
             break;
         }
@@ -975,7 +978,7 @@ ckpt_status ckpt__pickle_load_windowed(ckpt_graph *g, const uint8_t *buf, size_t
                 size_t n = m->sp - first;
                 m->sp = first;
                 if ((st = top(m, &c))) break;
-                st = set_items(m, c, m->stack + first, n);
+                st = set_items(m, c, stack_at(m, first), n);
             }
             break;
         case 0x90: /* ADDITEMS */
@@ -990,7 +993,7 @@ ckpt_status ckpt__pickle_load_windowed(ckpt_graph *g, const uint8_t *buf, size_t
                         if (s2) st = container_fail(m, s2, "set item");
                     }
                 } else if (c->kind == CKPT_K_OBJECT) {
-                    st = extend(m, c, m->stack + first, n);
+                    st = extend(m, c, stack_at(m, first), n);
                 } else {
                     st = fail(m, CKPT_E_STACK, "ADDITEMS on a %s", ckpt_kind_name((ckpt_kind)c->kind));
                 }
@@ -1081,7 +1084,7 @@ ckpt_status ckpt__pickle_load_windowed(ckpt_graph *g, const uint8_t *buf, size_t
             ckpt__objx *o = new_objx(m, &v, CKPT_CALL_INST);
             if (!o) { st = nomem(m); break; }
             o->callable = cls;
-            o->args = tuple_from(m, m->stack + first, n);
+            o->args = tuple_from(m, stack_at(m, first), n);
             if (!o->args) { st = nomem(m); break; }
             st = push(m, v);
             break;
