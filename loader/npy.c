@@ -315,15 +315,29 @@ static void dframe_free(ckpt_file *f, dframe *d) {
 static int dframe_push_field(ckpt_file *f, dframe *d, const char *nm, size_t nl, const ckpt_dtype_info *dt) {
     if (d->n == d->cap) {
         uint32_t nc = d->cap ? d->cap * 2 : 8;
-        const char **a = ckpt__realloc(&f->alloc, (void *)d->names, d->cap * sizeof *a, nc * sizeof *a);
-        if (a) d->names = a;
-        size_t *b = ckpt__realloc(&f->alloc, d->lens, d->cap * sizeof *b, nc * sizeof *b);
-        if (b) d->lens = b;
-        uint64_t *c = ckpt__realloc(&f->alloc, d->offs, d->cap * sizeof *c, nc * sizeof *c);
-        if (c) d->offs = c;
-        const ckpt_dtype_info **e = ckpt__realloc(&f->alloc, (void *)d->dts, d->cap * sizeof *e, nc * sizeof *e);
-        if (e) d->dts = e;
-        if (!a || !b || !c || !e) return 0; /* arrays that grew keep their new size below */
+        /* all four grow together or none does (one capacity frees them) */
+        const char **a = ckpt__malloc(&f->alloc, nc * sizeof *a);
+        size_t *b = ckpt__malloc(&f->alloc, nc * sizeof *b);
+        uint64_t *c = ckpt__malloc(&f->alloc, nc * sizeof *c);
+        const ckpt_dtype_info **e = ckpt__malloc(&f->alloc, nc * sizeof *e);
+        if (!a || !b || !c || !e) {
+            ckpt__free(&f->alloc, (void *)a, nc * sizeof *a);
+            ckpt__free(&f->alloc, b, nc * sizeof *b);
+            ckpt__free(&f->alloc, c, nc * sizeof *c);
+            ckpt__free(&f->alloc, (void *)e, nc * sizeof *e);
+            return 0;
+        }
+        if (d->n) {
+            memcpy((void *)a, (const void *)d->names, d->n * sizeof *a);
+            memcpy(b, d->lens, d->n * sizeof *b);
+            memcpy(c, d->offs, d->n * sizeof *c);
+            memcpy((void *)e, (const void *)d->dts, d->n * sizeof *e);
+        }
+        dframe_free(f, d);
+        d->names = a;
+        d->lens = b;
+        d->offs = c;
+        d->dts = e;
         d->cap = nc;
     }
     d->names[d->n] = nm;

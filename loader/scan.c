@@ -441,11 +441,33 @@ static void blob_as(ckpt__scan *s, const uint8_t *b, size_t len, const char *mem
 
 /* ---- API ---- */
 
+/* the caller's allocator, noting any failure: wherever an allocation fails
+   (even while reading bytes that may be data), the scan returns CKPT_E_NOMEM
+   instead of a verdict that did not see everything */
+typedef struct watch_alloc {
+    ckpt_allocator inner;
+    int failed;
+} watch_alloc;
+
+static void *watch_realloc(void *user, void *p, size_t old_size, size_t new_size) {
+    watch_alloc *w = user;
+    void *q = ckpt__realloc(&w->inner, p, old_size, new_size);
+    if (!q && new_size) w->failed = 1;
+    return q;
+}
+
+static void watch_free(void *user, void *p, size_t size) {
+    watch_alloc *w = user;
+    ckpt__free(&w->inner, p, size);
+}
+
 static ckpt_status run(const uint8_t *buf, size_t len, const ckpt_scan_opts *opts,
                        ckpt_scan_report **out, ckpt_error *err) {
     ckpt_scan_opts o = opts ? *opts : ckpt_scan_opts_default();
-    ckpt_allocator a = {0};
-    if (o.alloc) a = *o.alloc;
+    watch_alloc wa;
+    memset(&wa, 0, sizeof wa);
+    if (o.alloc) wa.inner = *o.alloc;
+    ckpt_allocator a = {watch_realloc, watch_free, &wa};
     ckpt_scan_report *r = ckpt__malloc(&a, sizeof *r);
     if (!r) return ckpt_error_set(err, CKPT_E_NOMEM, -1, "scan: out of memory");
     memset(r, 0, sizeof *r);
@@ -456,7 +478,7 @@ static ckpt_status run(const uint8_t *buf, size_t len, const ckpt_scan_opts *opt
     s.limits = o.limits;
     s.r = r;
     ckpt__scan_blob(&s, buf, len, "");
-    if (s.nomem) {
+    if (s.nomem || wa.failed) {
         ckpt_scan_free(r);
         return ckpt_error_set(err, CKPT_E_NOMEM, -1, "scan: out of memory");
     }
@@ -465,6 +487,7 @@ static ckpt_status run(const uint8_t *buf, size_t len, const ckpt_scan_opts *opt
         r->verdict = r->verdict > CKPT_VERDICT_UNKNOWN ? r->verdict : CKPT_VERDICT_UNKNOWN;
     }
     if (!r->container) r->container = "pickle";
+    r->alloc = wa.inner; /* the report outlives this frame */
     *out = r;
     return CKPT_OK;
 }
