@@ -24,6 +24,10 @@
 #define JL_ZF_HEADER 21u                /* "ZF" + 19 characters of hex length */
 #define JL_MIN_OUT ((size_t)1 << 16)    /* first output buffer */
 #define JL_CHUNK ((size_t)1 << 30)      /* most bytes handed to a codec call */
+/* Largest output per input byte of the codecs whose containers declare a
+   size: a declared size beyond it is a lie and is not used to presize. */
+#define JL_MAX_RATIO_DEFLATE 1032u
+#define JL_MAX_RATIO_LZ4 256u
 
 static uint32_t rd32le(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -213,14 +217,16 @@ ckpt_status ckpt__open_joblib_compressed(ckpt_file *f, ckpt_error *err) {
     uint64_t hint = n > UINT64_MAX / 4 ? UINT64_MAX : (uint64_t)n * 4;
     if (!strcmp(codec, "gzip") && n >= 18) {
         uint64_t isize = rd32le(in + n - 4); /* size mod 2^32: a hint only */
-        if (isize > hint) hint = isize;
+        /* trusted only when deflate could produce it from n bytes (a truncated
+           or hostile stream ends in any 4 bytes: never allocate for those) */
+        if (isize > hint && isize / JL_MAX_RATIO_DEFLATE <= n) hint = isize;
     } else if (!strcmp(codec, "lz4")) {
         LZ4F_dctx *dc;
         if (!LZ4F_isError(LZ4F_createDecompressionContext(&dc, LZ4F_VERSION))) {
             LZ4F_frameInfo_t fi;
             size_t consumed = n;
             if (!LZ4F_isError(LZ4F_getFrameInfo(dc, &fi, in, &consumed)) && fi.contentSize)
-                hint = fi.contentSize;
+                if (fi.contentSize / JL_MAX_RATIO_LZ4 <= n) hint = fi.contentSize;
             LZ4F_freeDecompressionContext(dc);
         }
     }
@@ -242,7 +248,7 @@ ckpt_status ckpt__open_joblib_compressed(ckpt_file *f, ckpt_error *err) {
         if (declared > f->limits.max_decompressed)
             return ckpt_error_set(err, CKPT_E_LIMIT, 2, "ZF: declared size %llu exceeds max_decompressed",
                                   (unsigned long long)declared);
-        st = presize(&o, declared, err);
+        st = presize(&o, declared / JL_MAX_RATIO_DEFLATE <= n ? declared : hint, err);
         if (st == CKPT_OK) st = run_zlib(&o, in + start, n - start, 15, err);
     } else if ((st = presize(&o, hint, err)) != CKPT_OK) {
         return st;
