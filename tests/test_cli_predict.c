@@ -365,21 +365,6 @@ static void one(const char *dir, const char *name, int idx, int use_pt)
             ckpt_close(f);
         }
     }
-    if (use_pt) { /* the torch zip reader may not be there yet: say so, visibly */
-        ckpt_file *f = NULL;
-        ckpt_error err;
-        ckpt_error_clear(&err);
-        ckpt_status st = ckpt_open(model, NULL, &f, &err);
-        ckpt_close(f);
-        if (st == CKPT_E_UNSUPPORTED && strstr(err.message, "not implemented yet")) {
-            char why[1024];
-            snprintf(why, sizeof why, "%s: the loader cannot open this format yet (%s)", what,
-                     err.message);
-            tu_skip(why);
-            cJSON_Delete(doc);
-            return;
-        }
-    }
     char mcopy[4096];
     snprintf(mcopy, sizeof mcopy, "%s", model);
 

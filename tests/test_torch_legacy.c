@@ -234,14 +234,6 @@ static void fixture(const char *dir, const char *name) {
         }
         char label[300];
         snprintf(label, sizeof label, "%s[%s]", name, mode == 0 ? "mmap" : mode == 1 ? "read" : "memory");
-        if (st == CKPT_E_UNSUPPORTED && strstr(err.message, "not implemented yet")) {
-            /* a container reader still a placeholder in loader/placeholders.c */
-            char why[700];
-            snprintf(why, sizeof why, "%s: %s", label, err.message);
-            tu_skip(why);
-            free(copy);
-            continue;
-        }
         CHECKF(st == CKPT_OK, "%s: open: %s", label, st == CKPT_OK ? "" : err.message);
         if (st == CKPT_OK) {
             CHECKF(strcmp(ckpt_format_name(ckpt_file_format(f)), item(doc, "format")->valuestring) == 0,
