@@ -154,7 +154,8 @@ static ckpt_status run_bz2(outbuf *o, const uint8_t *in, size_t n, ckpt_error *e
 
 static ckpt_status run_lzma(outbuf *o, const uint8_t *in, size_t n, int alone, ckpt_error *err) {
     lzma_stream z = LZMA_STREAM_INIT;
-    lzma_ret r = alone ? lzma_alone_decoder(&z, UINT64_MAX) : lzma_stream_decoder(&z, UINT64_MAX, 0);
+    uint64_t memlimit = CKPT__LZMA_MEMLIMIT < o->f->limits.max_memory ? CKPT__LZMA_MEMLIMIT : o->f->limits.max_memory;
+    lzma_ret r = alone ? lzma_alone_decoder(&z, memlimit) : lzma_stream_decoder(&z, memlimit, 0);
     if (r != LZMA_OK) return ckpt_error_set(err, CKPT_E_NOMEM, -1, "lzma: init failed");
     ckpt_status st = CKPT_OK;
     z.next_in = in;
@@ -169,6 +170,12 @@ static ckpt_status run_lzma(outbuf *o, const uint8_t *in, size_t n, int alone, c
         if (r == LZMA_STREAM_END) break;
         if (r == LZMA_BUF_ERROR && z.avail_out != 0) {
             st = ckpt_error_set(err, CKPT_E_TRUNCATED, (int64_t)(n - z.avail_in), "lzma: compressed stream is truncated");
+            break;
+        }
+        if (r == LZMA_MEMLIMIT_ERROR) {
+            st = ckpt_error_set(err, CKPT_E_LIMIT, (int64_t)(n - z.avail_in),
+                                "lzma: the stream's dictionary needs more than %llu bytes of decoder memory",
+                                (unsigned long long)memlimit);
             break;
         }
         if (r != LZMA_OK && r != LZMA_BUF_ERROR) {

@@ -72,6 +72,11 @@ struct ckpt__array {
     const void *data;           /* resolved pointer */
 };
 
+/* Most memory the xz/lzma decoders may take (their dictionary is declared by
+   the stream: a raw .lzma header can ask for 4 GiB in 13 bytes).  xz -9e
+   needs 65 MiB; anything above is refused as CKPT_E_LIMIT. */
+#define CKPT__LZMA_MEMLIMIT ((uint64_t)256 << 20)
+
 /* ---- the file handle ---- */
 struct ckpt_file {
     ckpt_allocator alloc;

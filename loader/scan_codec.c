@@ -120,8 +120,8 @@ static ckpt_status bz2(obuf *o, const uint8_t *in, size_t n, ckpt_error *err) {
 
 static ckpt_status xz(obuf *o, const uint8_t *in, size_t n, int alone, ckpt_error *err) {
     lzma_stream z = LZMA_STREAM_INIT;
-    lzma_ret r = alone ? lzma_alone_decoder(&z, UINT64_MAX)
-                       : lzma_stream_decoder(&z, UINT64_MAX, LZMA_CONCATENATED);
+    lzma_ret r = alone ? lzma_alone_decoder(&z, CKPT__LZMA_MEMLIMIT)
+                       : lzma_stream_decoder(&z, CKPT__LZMA_MEMLIMIT, LZMA_CONCATENATED);
     if (r != LZMA_OK) return ckpt_error_set(err, CKPT_E_NOMEM, -1, "lzma init failed");
     z.next_in = in;
     z.avail_in = n;
@@ -136,6 +136,12 @@ static ckpt_status xz(obuf *o, const uint8_t *in, size_t n, int alone, ckpt_erro
         if (r == LZMA_STREAM_END) break;
         if (r == LZMA_BUF_ERROR && z.avail_in == 0) {
             rs = ckpt_error_set(err, CKPT_E_TRUNCATED, (int64_t)(n - z.avail_in), "lzma stream is truncated");
+            break;
+        }
+        if (r == LZMA_MEMLIMIT_ERROR) {
+            rs = ckpt_error_set(err, CKPT_E_LIMIT, (int64_t)(n - z.avail_in),
+                                "lzma stream needs more than %llu bytes of decoder memory",
+                                (unsigned long long)CKPT__LZMA_MEMLIMIT);
             break;
         }
         if (r != LZMA_OK) {

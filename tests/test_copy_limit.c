@@ -5,6 +5,9 @@
  * copy), written by the test, resolves under a 64 MiB budget with the right
  * values, and is refused as CKPT_E_LIMIT under a 3 MiB one (the graph of the
  * header fits, the copy does not); the message names max_memory.
+ * Also: a raw .lzma stream whose 13-byte header declares a 1.9 GB dictionary
+ * (found by fuzz_joblib_z, tests/fuzz/corpus/joblib_z/oom-lzma-dict-1.9g) is
+ * refused by the loader as CKPT_E_LIMIT without allocating the dictionary.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -82,5 +85,19 @@ int main(int argc, char **argv) {
         ckpt_close(f);
     }
     remove(path);
+
+    size_t zn = 0;
+    char *z = tu_read_file(tu_path(tu_src_dir, "tests/fuzz/corpus/joblib_z/oom-lzma-dict-1.9g"), &zn);
+    CHECKF(z != NULL, "lzma sample missing");
+    if (z) {
+        ckpt_error_clear(&err);
+        f = NULL;
+        ckpt_status st = ckpt_open_memory(z, zn, NULL, &f, &err);
+        CHECK_STATUS(st, CKPT_E_LIMIT);
+        CHECKF(strstr(err.message, "decoder memory") != NULL, "message: %s", err.message);
+        CHECK(f == NULL);
+        ckpt_close(f);
+        free(z);
+    }
     return tu_finish();
 }
