@@ -11,6 +11,7 @@
 #include "loader_internal.h"
 #include "util_graph.h"
 #include "util_test.h"
+#include "util_allocfail.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -770,50 +771,10 @@ static void test_walk(void) {
 
 /* ------------------------------------------------------------ allocation failure */
 
-typedef struct counting {
-    long long calls, fail_at, live, bad_size;
-} counting;
-
-#define CNT_HDR 16
-
-static void *c_realloc(void *user, void *ptr, size_t old_size, size_t new_size) {
-    counting *c = user;
-    uint8_t *h = ptr ? (uint8_t *)ptr - CNT_HDR : NULL;
-    size_t prev = 0;
-    if (h) {
-        memcpy(&prev, h, sizeof prev);
-        if (prev != old_size) c->bad_size++;
-    }
-    if (new_size == 0) {
-        if (h) {
-            c->live--;
-            free(h);
-        }
-        return NULL;
-    }
-    if (c->calls++ == c->fail_at) return NULL;
-    uint8_t *nh = realloc(h, new_size + CNT_HDR);
-    if (!nh) return NULL;
-    memcpy(nh, &new_size, sizeof new_size);
-    if (!h) c->live++;
-    return nh + CNT_HDR;
-}
-
-static void c_free(void *user, void *ptr, size_t size) {
-    counting *c = user;
-    if (!ptr) return;
-    uint8_t *h = (uint8_t *)ptr - CNT_HDR;
-    size_t sz;
-    memcpy(&sz, h, sizeof sz);
-    if (sz != size) c->bad_size++;
-    c->live--;
-    free(h);
-}
-
 /* Open from memory, resolve every array, close. */
-static ckpt_status open_and_load(counting *c, const char *buf, size_t n, size_t min_align,
+static ckpt_status open_and_load(tu_counting *c, const char *buf, size_t n, size_t min_align,
                                  ckpt_error *e) {
-    ckpt_allocator a = {c_realloc, c_free, c};
+    ckpt_allocator a = tu_counting_allocator(c);
     ckpt_open_opts o = ckpt_open_opts_default();
     o.alloc = &a;
     o.min_align = min_align;
@@ -840,7 +801,7 @@ static void test_allocfail(void) {
         if (!buf) continue;
         /* min_align 4096 makes the walk fixture's arrays copies (more allocations) */
         size_t align = fi == 1 ? 4096 : 0;
-        counting c = {0, -1, 0, 0};
+        tu_counting c = {0, -1, 0, 0};
         ckpt_error e;
         ckpt_status st = open_and_load(&c, buf, n, align, &e);
         CHECKF(st == CKPT_OK, "%s: %s", files[fi], e.message);
@@ -849,7 +810,7 @@ static void test_allocfail(void) {
         long long total = c.calls;
         int all_nomem = 1, clean = 1;
         for (long long k = 0; k < total; k++) {
-            counting ck = {0, k, 0, 0};
+            tu_counting ck = {0, k, 0, 0};
             st = open_and_load(&ck, buf, n, align, &e);
             if (st != CKPT_E_NOMEM) {
                 if (all_nomem)

@@ -10,15 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Counting allocator: block sizes in a header, the k-th allocation fails. */
-typedef struct counting {
-    long long calls, fail_at, live, bad_size;
-} counting;
 
 #define CNT_HDR 16
 
 static void *c_realloc(void *user, void *ptr, size_t old_size, size_t new_size) {
-    counting *c = user;
+    tu_counting *c = user;
     uint8_t *h = ptr ? (uint8_t *)ptr - CNT_HDR : NULL;
     size_t prev = 0;
     if (h) {
@@ -41,7 +37,7 @@ static void *c_realloc(void *user, void *ptr, size_t old_size, size_t new_size) 
 }
 
 static void c_free(void *user, void *ptr, size_t size) {
-    counting *c = user;
+    tu_counting *c = user;
     if (!ptr) return;
     uint8_t *h = (uint8_t *)ptr - CNT_HDR;
     size_t sz;
@@ -51,11 +47,16 @@ static void c_free(void *user, void *ptr, size_t size) {
     free(h);
 }
 
+ckpt_allocator tu_counting_allocator(tu_counting *c) {
+    ckpt_allocator a = {c_realloc, c_free, c};
+    return a;
+}
+
 /* Open (by path, or from `mem`) + load every tensor + close with allocation
    `fail_at` failing; returns the first failure. */
-static ckpt_status counted_run(counting *c, const char *path, const uint8_t *mem, size_t len,
+static ckpt_status counted_run(tu_counting *c, const char *path, const uint8_t *mem, size_t len,
                                ckpt_error *err) {
-    ckpt_allocator a = {c_realloc, c_free, c};
+    ckpt_allocator a = tu_counting_allocator(c);
     ckpt_open_opts o = ckpt_open_opts_default();
     o.alloc = &a;
     ckpt_file *f = NULL;
@@ -70,14 +71,14 @@ static ckpt_status counted_run(counting *c, const char *path, const uint8_t *mem
 /* Every allocation of opening and loading `what` fails cleanly: NOMEM with a
    message, nothing left allocated, every free given its block's size. */
 void tu_allocfail_open(const char *what, const char *path, const uint8_t *mem, size_t len) {
-    counting c = {0, -1, 0, 0};
+    tu_counting c = {0, -1, 0, 0};
     ckpt_error err;
     ckpt_status st = counted_run(&c, path, mem, len, &err);
     CHECKF(st == CKPT_OK && c.live == 0 && c.bad_size == 0, "%s: counted run: status %d, %lld live, %lld bad sizes (%s)",
            what, (int)st, c.live, c.bad_size, st ? err.message : "");
     long long n = c.calls, bad = 0;
     for (long long k = 0; k < n; k++) {
-        counting d = {0, k, 0, 0};
+        tu_counting d = {0, k, 0, 0};
         ckpt_error_clear(&err);
         st = counted_run(&d, path, mem, len, &err);
         int ok = st == CKPT_E_NOMEM && err.message[0] && d.live == 0 && d.bad_size == 0;

@@ -12,6 +12,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ckpt/ckpt_common.h"
+
+/* Counting allocator: block sizes kept in a header; allocation number
+   `fail_at` (0-based; -1: none) fails.  `live` blocks outstanding, `bad_size`
+   frees/reallocs given a size other than the block's. */
+typedef struct tu_counting {
+    long long calls, fail_at, live, bad_size;
+} tu_counting;
+
+ckpt_allocator tu_counting_allocator(tu_counting *c);
+
 void tu_allocfail_open(const char *what, const char *path, const uint8_t *mem, size_t len);
 
 #endif
