@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 static char tool[4096];
 static const char *src;
@@ -41,6 +42,53 @@ static char *run(const char *args, int *code) {
     int st = pclose(p);
     *code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     return out;
+}
+
+/* Run ckpt-info with args; capture stderr only (malloc'd) and the exit code. */
+static char *run_stderr(const char *args, int *code) {
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1 >/dev/null", tool, args);
+    FILE *p = popen(cmd, "r");
+    if (!p) { *code = -1; return NULL; }
+    char *out = calloc(1, 1 << 16);
+    if (out) (void)fread(out, 1, (1 << 16) - 1, p);
+    int st = pclose(p);
+    *code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return out;
+}
+
+static size_t count_of(const char *hay, const char *needle) {
+    size_t n = 0, len = strlen(needle);
+    for (const char *s = hay; (s = strstr(s, needle)) != NULL; s += len) n++;
+    return n;
+}
+
+/* A file that fails to open: one line on stderr naming the file once, what
+   went wrong and the byte offset; a non-zero exit. */
+static void check_open_error(void) {
+    char tmp[] = "/tmp/ckpt-test-cli-XXXXXX";
+    int fd = mkstemp(tmp);
+    CHECKF(fd >= 0, "mkstemp");
+    if (fd < 0) return;
+    FILE *in = fopen(tu_model_path("pickles/p4_containers.pkl"), "rb");
+    unsigned char buf[24];
+    size_t n = in ? fread(buf, 1, sizeof buf, in) : 0;
+    if (in) fclose(in);
+    CHECKF(n == sizeof buf && write(fd, buf, n) == (ssize_t)n, "truncated copy written");
+    close(fd);
+    char args[4200];
+    snprintf(args, sizeof args, "'%s'", tmp);
+    int code;
+    char *err = run_stderr(args, &code);
+    CHECKF(code != 0 && err && count_of(err, tmp) == 1 && strstr(err, "offset"),
+           "truncated pickle: exit %d, stderr names the file once with an offset: %s", code, err ? err : "(none)");
+    free(err);
+    err = run_stderr("/nonexistent/ckpt-missing.pkl", &code);
+    CHECKF(code != 0 && err && count_of(err, "/nonexistent/ckpt-missing.pkl") >= 1 &&
+               strncmp(err, "ckpt-info: /nonexistent/ckpt-missing.pkl: ", 42) == 0,
+           "missing file: exit %d, stderr %s", code, err ? err : "(none)");
+    free(err);
+    unlink(tmp);
 }
 
 static cJSON *run_json(const char *args, int *code) {
@@ -197,6 +245,8 @@ int main(int argc, char **argv) {
     check_arrays("numpy/npy_f8.npy", "numpy/npy_f8.json");
     check_arrays("numpy/npy_fortran_f8.npy", "numpy/npy_fortran_f8.json");
     check_arrays("numpy/jl_zlib.joblib", "numpy/jl_zlib.json");
+
+    check_open_error();
 
     /* disassembly */
     check_disasm("p0_strings");

@@ -609,7 +609,11 @@ static int info_file(const char *path, const opts *o, cJSON *jall) {
     ckpt_error_clear(&err);
     ckpt_status st = ckpt_open(path, &oo, &f, &err);
     if (st != CKPT_OK) {
-        fprintf(stderr, "ckpt-info: %s: %s (%s", path, err.message, ckpt_status_str(st));
+        /* the loader already names the file in pickle-stream errors */
+        size_t plen = strlen(path);
+        int named = strncmp(err.message, path, plen) == 0 && err.message[plen] == ':';
+        if (named) fprintf(stderr, "ckpt-info: %s (%s", err.message, ckpt_status_str(st));
+        else fprintf(stderr, "ckpt-info: %s: %s (%s", path, err.message, ckpt_status_str(st));
         if (err.offset >= 0) fprintf(stderr, ", offset %lld", (long long)err.offset);
         if (err.member[0]) fprintf(stderr, ", member %s", err.member);
         fprintf(stderr, ")\n");
