@@ -338,8 +338,10 @@ ckpt_status ckpt_open(const char *path, const ckpt_open_opts *opts, ckpt_file **
             return st;
         }
     }
-    close(fd);
+    if (mapped) f->fd_plus1 = fd + 1; /* readers may pread headers (see loader_internal.h) */
     st = finish_open(f, out, err);
+    if (st == CKPT_OK) f->fd_plus1 = 0; /* on failure f is already closed */
+    close(fd);
     if (st != CKPT_OK && err && !strstr(err->message, path)) {
         /* make sure the message names the file */
         char msg[sizeof err->message];

@@ -88,6 +88,8 @@ struct ckpt_file {
     const uint8_t *map;         /* whole file bytes */
     size_t map_len;
     int is_mmap;                /* map came from mmap (munmap on close) */
+    int fd_plus1;               /* file descriptor + 1 while ckpt_open runs the reader of an mmap'ed
+                                   file (pread of scattered headers costs less than page faults), else 0 */
     void *owned;                /* map came from a read/decompress buffer we own */
     size_t owned_len;
 
