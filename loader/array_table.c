@@ -3,7 +3,7 @@
  * (metadata only, every dimension checked), lookup by path and by graph node,
  * lazy data resolution (zero-copy pointer into the file when aligned and in
  * native byte order, otherwise an aligned native-order copy), and element
- * access as double.
+ * access as double / int64, also of one field of a structured element.
  *
  * Lookup tables (open addressing, linear probing, load factor <= 1/2):
  *   f->by_value: pairs {ckpt_value_id + 1, array index}; 0 marks an empty slot.
@@ -685,15 +685,14 @@ static double bf16_to_double(uint16_t b) {
     return fl;
 }
 
-double ckpt_array_get_f64(const ckpt_file *f, size_t i, uint64_t k) {
-    if (!f || i >= f->n_arrays) return NAN;
+/* Element k (C order of the logical shape, honouring strides) of a resolved
+   array, or NULL (no such array / element, data not resolved). */
+static const uint8_t *elem_ptr(const ckpt_file *f, size_t i, uint64_t k, const ckpt__array **out) {
+    if (!f || i >= f->n_arrays) return NULL;
     const ckpt__array *a = &f->arrays[i];
     if (!a->data || k >= a->info.nelems ||
         (a->info.state != CKPT_DATA_MAPPED && a->info.state != CKPT_DATA_COPIED))
-        return NAN;
-    const ckpt_dtype_info *dt = a->info.dtype;
-    if (dt->nfields || dt->sub_ndim) return NAN;
-    /* offset of element k: unravel in C order over the logical shape */
+        return NULL;
     int64_t off = 0;
     uint64_t rem = k;
     for (uint32_t d = a->info.ndim; d-- > 0;) {
@@ -702,64 +701,167 @@ double ckpt_array_get_f64(const ckpt_file *f, size_t i, uint64_t k) {
         rem /= n;
         off += (int64_t)ix * a->strides[d];
     }
-    const uint8_t *p = (const uint8_t *)a->data + off;
+    *out = a;
+    return (const uint8_t *)a->data + off;
+}
+
+/* The numeric scalar of dtype dt at p (native order) as double; complex
+   types give the real part.  -1 when dt is not a plain numeric type. */
+static int scalar_f64(const ckpt_dtype_info *dt, const uint8_t *p, double *out) {
     union {
         uint8_t u8; int8_t i8; uint16_t u16; int16_t i16; uint32_t u32; int32_t i32;
         uint64_t u64; int64_t i64; float f32; double f64;
     } v;
+    if (dt->nfields || dt->sub_ndim) return -1;
     size_t is = (size_t)dt->itemsize;
     switch (dt->type) {
     case CKPT_DT_BOOL:
         memcpy(&v.u8, p, 1);
-        return v.u8 ? 1.0 : 0.0;
+        *out = v.u8 ? 1.0 : 0.0;
+        return 0;
     case CKPT_DT_INT8: case CKPT_DT_QINT8:
         memcpy(&v.i8, p, 1);
-        return v.i8;
+        *out = v.i8;
+        return 0;
     case CKPT_DT_UINT8: case CKPT_DT_QUINT8: case CKPT_DT_QUINT4X2:
         memcpy(&v.u8, p, 1);
-        return v.u8;
+        *out = v.u8;
+        return 0;
     case CKPT_DT_INT16:
         if (is < 2) break;
         memcpy(&v.i16, p, 2);
-        return v.i16;
+        *out = v.i16;
+        return 0;
     case CKPT_DT_UINT16:
         if (is < 2) break;
         memcpy(&v.u16, p, 2);
-        return v.u16;
+        *out = v.u16;
+        return 0;
     case CKPT_DT_INT32: case CKPT_DT_QINT32:
         if (is < 4) break;
         memcpy(&v.i32, p, 4);
-        return v.i32;
+        *out = v.i32;
+        return 0;
     case CKPT_DT_UINT32:
         if (is < 4) break;
         memcpy(&v.u32, p, 4);
-        return v.u32;
+        *out = v.u32;
+        return 0;
     case CKPT_DT_INT64: case CKPT_DT_DATETIME64: case CKPT_DT_TIMEDELTA64:
         if (is < 8) break;
         memcpy(&v.i64, p, 8);
-        return (double)v.i64;
+        *out = (double)v.i64;
+        return 0;
     case CKPT_DT_UINT64:
         if (is < 8) break;
         memcpy(&v.u64, p, 8);
-        return (double)v.u64;
+        *out = (double)v.u64;
+        return 0;
     case CKPT_DT_FLOAT16:
         if (is < 2) break;
         memcpy(&v.u16, p, 2);
-        return half_to_double(v.u16);
+        *out = half_to_double(v.u16);
+        return 0;
     case CKPT_DT_BFLOAT16:
         if (is < 2) break;
         memcpy(&v.u16, p, 2);
-        return bf16_to_double(v.u16);
+        *out = bf16_to_double(v.u16);
+        return 0;
     case CKPT_DT_FLOAT32: case CKPT_DT_COMPLEX64: /* complex: the real part */
         if (is < 4) break;
         memcpy(&v.f32, p, 4);
-        return v.f32;
+        *out = v.f32;
+        return 0;
     case CKPT_DT_FLOAT64: case CKPT_DT_COMPLEX128:
         if (is < 8) break;
         memcpy(&v.f64, p, 8);
-        return v.f64;
+        *out = v.f64;
+        return 0;
     default:
         break;
     }
-    return NAN;
+    return -1;
+}
+
+/* The scalar at p as int64: integer, bool and datetime types exactly, floats
+   when integral and inside int64.  CKPT_E_TYPE: not an integer or real type;
+   CKPT_E_RANGE: the value is no int64. */
+static ckpt_status scalar_i64(const ckpt_dtype_info *dt, const uint8_t *p, int64_t *out) {
+    if (dt->nfields || dt->sub_ndim) return CKPT_E_TYPE;
+    switch (dt->type) {
+    case CKPT_DT_INT64: case CKPT_DT_DATETIME64: case CKPT_DT_TIMEDELTA64:
+        if (dt->itemsize < 8) return CKPT_E_TYPE;
+        memcpy(out, p, 8);
+        return CKPT_OK;
+    case CKPT_DT_UINT64: {
+        uint64_t u;
+        if (dt->itemsize < 8) return CKPT_E_TYPE;
+        memcpy(&u, p, 8);
+        if (u > (uint64_t)INT64_MAX) return CKPT_E_RANGE;
+        *out = (int64_t)u;
+        return CKPT_OK;
+    }
+    case CKPT_DT_COMPLEX64: case CKPT_DT_COMPLEX128:
+        return CKPT_E_TYPE;
+    default:
+        break;
+    }
+    double d;
+    if (scalar_f64(dt, p, &d) != 0) return CKPT_E_TYPE;
+    /* every other type converts to double exactly; floats must be integral */
+    if (!(d >= -0x1p63 && d < 0x1p63) || floor(d) != d) return CKPT_E_RANGE;
+    *out = (int64_t)d;
+    return CKPT_OK;
+}
+
+double ckpt_array_get_f64(const ckpt_file *f, size_t i, uint64_t k) {
+    const ckpt__array *a;
+    const uint8_t *p = elem_ptr(f, i, k, &a);
+    double d;
+    if (!p || scalar_f64(a->info.dtype, p, &d) != 0) return NAN;
+    return d;
+}
+
+ckpt_status ckpt_array_get_i64(const ckpt_file *f, size_t i, uint64_t k, int64_t *out) {
+    const ckpt__array *a;
+    const uint8_t *p = elem_ptr(f, i, k, &a);
+    if (!out || !p) return CKPT_E_ARG;
+    return scalar_i64(a->info.dtype, p, out);
+}
+
+/* The bytes of `field` inside element k of structured array i, with the
+   field's dtype; the field must be one of the array dtype's own fields. */
+static ckpt_status field_ptr(const ckpt_file *f, size_t i, uint64_t k,
+                             const ckpt_field_info *field, const uint8_t **p) {
+    const ckpt__array *a;
+    const uint8_t *rec = elem_ptr(f, i, k, &a);
+    if (!rec || !field) return CKPT_E_ARG;
+    const ckpt_dtype_info *dt = a->info.dtype;
+    uint32_t j = 0;
+    while (j < dt->nfields && &dt->fields[j] != field) j++;
+    if (j == dt->nfields) return CKPT_E_ARG;
+    const ckpt_dtype_info *fd = field->dtype;
+    if (!fd) return CKPT_E_TYPE;
+    if (fd->itemsize > dt->itemsize || field->offset > dt->itemsize - fd->itemsize)
+        return CKPT_E_BOUNDS;
+    *p = rec + field->offset;
+    return CKPT_OK;
+}
+
+ckpt_status ckpt_array_field_f64(const ckpt_file *f, size_t i, uint64_t k,
+                                 const ckpt_field_info *field, double *out) {
+    const uint8_t *p;
+    if (!out) return CKPT_E_ARG;
+    ckpt_status st = field_ptr(f, i, k, field, &p);
+    if (st != CKPT_OK) return st;
+    return scalar_f64(field->dtype, p, out) == 0 ? CKPT_OK : CKPT_E_TYPE;
+}
+
+ckpt_status ckpt_array_field_i64(const ckpt_file *f, size_t i, uint64_t k,
+                                 const ckpt_field_info *field, int64_t *out) {
+    const uint8_t *p;
+    if (!out) return CKPT_E_ARG;
+    ckpt_status st = field_ptr(f, i, k, field, &p);
+    if (st != CKPT_OK) return st;
+    return scalar_i64(field->dtype, p, out);
 }

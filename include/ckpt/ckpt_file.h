@@ -170,6 +170,22 @@ CKPT_API ckpt_value *ckpt_array_object_item(const ckpt_file *f, size_t i, uint64
 /* Convenience: element k (C order of the logical shape, honouring strides) of
    a numeric/bool array converted to double, after ckpt_array_data succeeded. */
 CKPT_API double ckpt_array_get_f64(const ckpt_file *f, size_t i, uint64_t k);
+/* Element k as int64: integer, bool and datetime64/timedelta64 types exactly,
+   float types only when the value is integral and inside int64.  CKPT_E_ARG:
+   no such array/element, data not resolved, out NULL; CKPT_E_TYPE: complex,
+   string, object, structured or subarray dtype; CKPT_E_RANGE: uint64 above
+   INT64_MAX, a fractional / non-finite / too large float. */
+CKPT_API ckpt_status ckpt_array_get_i64(const ckpt_file *f, size_t i, uint64_t k, int64_t *out);
+/* Structured (record) arrays: field `field` of element k, converted like
+   ckpt_array_get_f64 / ckpt_array_get_i64 (same statuses; field_f64 gives
+   CKPT_E_TYPE for a non-numeric field instead of NaN).  `field` must be one
+   of ckpt_file_array(f, i)->dtype->fields, e.g. from ckpt_dtype_field(dtype,
+   "threshold"), else CKPT_E_ARG; a field that is itself structured or a
+   subarray is CKPT_E_TYPE; one reaching past the record CKPT_E_BOUNDS. */
+CKPT_API ckpt_status ckpt_array_field_f64(const ckpt_file *f, size_t i, uint64_t k,
+                                          const ckpt_field_info *field, double *out);
+CKPT_API ckpt_status ckpt_array_field_i64(const ckpt_file *f, size_t i, uint64_t k,
+                                          const ckpt_field_info *field, int64_t *out);
 
 /* ---- integrity check (loader/verify.c) ----
    Zip containers (torch zip, TorchScript, .npz, and the zip shards of a
