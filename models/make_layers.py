@@ -9,8 +9,9 @@ For every fixture NAME:
              bfloat16 has no NumPy dtype, so bf16 fixtures have no .pkl)
   NAME.json  {"kind": "torch_layers", "spec", "dtype", "inputs": rows,
               "outputs": {"predict": rows}}  - PyTorch's forward pass on exactly those
-              inputs, as float64: in float64 for float64 weights, otherwise in float32
-              (float16/bfloat16 weights widened to float32).
+              inputs, as float64: in float64 when any tensor is float64 (the others
+              widened), otherwise in float32 (float16/bfloat16 weights widened to
+              float32).  "dtype" is the compute dtype's name for mixed stacks.
 Fixed seeds: re-running rewrites identical files.
 """
 import collections
@@ -27,26 +28,29 @@ ACT = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
        "identity": lambda x: x}
 
 
-def make(name, sizes, acts, dtype, prefix="net", bias=True, seed=0):
+def make(name, sizes, acts, dtype, prefix="net", bias=True, seed=0, rows=20, dtypes=None):
+    """dtypes: one dtype per layer (mixed stacks); the stack is then computed in
+    float64 if any layer is float64, else in float32."""
     torch.manual_seed(seed)
     sd = collections.OrderedDict()
     spec = []
+    dtypes = dtypes or [dtype] * (len(sizes) - 1)
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         lin = torch.nn.Linear(a, b, bias=bias)
         key = "%s.%d" % (prefix, 2 * i)
-        sd[key + ".weight"] = lin.weight.detach().to(dtype)
+        sd[key + ".weight"] = lin.weight.detach().to(dtypes[i])
         if bias:
-            sd[key + ".bias"] = lin.bias.detach().to(dtype)
+            sd[key + ".bias"] = lin.bias.detach().to(dtypes[i])
         spec.append(key + (":" + acts[i] if acts[i] else ""))
     spec = ",".join(spec)
     torch.save(sd, os.path.join(OUT, name + ".pt"))
-    if dtype != torch.bfloat16:
+    if torch.bfloat16 not in dtypes:
         npd = collections.OrderedDict((k, v.numpy()) for k, v in sd.items())
         with open(os.path.join(OUT, name + ".pkl"), "wb") as fh:
             pickle.dump(npd, fh, protocol=4)
     gen = torch.Generator().manual_seed(seed + 1)
-    X = torch.randn(20, sizes[0], generator=gen) * 2.0
-    wide = torch.float64 if dtype == torch.float64 else torch.float32
+    X = torch.randn(rows, sizes[0], generator=gen) * 2.0
+    wide = torch.float64 if torch.float64 in dtypes else torch.float32
     h = X.to(wide)
     with torch.no_grad():
         for i in range(len(sizes) - 1):
@@ -55,7 +59,8 @@ def make(name, sizes, acts, dtype, prefix="net", bias=True, seed=0):
             b = sd[key + ".bias"].to(wide) if bias else None
             h = torch.nn.functional.linear(h, w, b)
             h = ACT[acts[i] or "identity"](h)
-    doc = {"kind": "torch_layers", "spec": spec, "dtype": str(dtype).replace("torch.", ""),
+    dname = str(dtype if dtype is not None else wide).replace("torch.", "")
+    doc = {"kind": "torch_layers", "spec": spec, "dtype": dname,
            "inputs": X.double().tolist(), "outputs": {"predict": h.double().tolist()}}
     with open(os.path.join(OUT, name + ".json"), "w") as fh:
         json.dump(doc, fh, separators=(",", ":"))
@@ -74,6 +79,15 @@ def main():
         make("mlp_relu_bf16", [7, 9, 9, 1], ["relu", "relu", None], torch.bfloat16, seed=3),
         make("mlp_nobias_f64", [3, 5, 2], ["tanh", None], torch.float64, bias=False, seed=4,
              prefix="model.layers"),
+        # wide enough for the two-panel (128 outputs) kernel and a ragged last panel
+        # (70 = 64 + 6), with every float32 activation
+        make("mlp_wide_f32", [24, 200, 70, 33, 5], ["gelu", "tanh", "sigmoid", "softmax"],
+             torch.float32, seed=5),
+        # more rows than one batch chunk (1024) of the runtime
+        make("mlp_rows_f32", [4, 9, 2], ["relu", None], torch.float32, seed=6, rows=1100),
+        # one float64 layer makes the whole stack float64 (float16 weights widened)
+        make("mlp_mixed_f64", [5, 7, 3], ["sigmoid", None], None, seed=7,
+             dtypes=[torch.float16, torch.float64]),
     ]
     with open(os.path.join(OUT, "INDEX"), "w") as fh:
         fh.write("\n".join(names) + "\n")

@@ -2,9 +2,35 @@
  * model_layers.c - torch layer stacks: a sequence of Linear layers read from
  * a state_dict (`<prefix>.weight` out x in, optional `<prefix>.bias`) with an
  * activation after each, given as a spec "net.0:relu,net.2:tanh,net.4".
- * float16 / bfloat16 / float32 weights are widened to float64 exactly; the
- * arithmetic is float64 (PyTorch's float32 results agree to ~1e-6).
+ *
+ * Compute type, as PyTorch computes the same state_dict on the CPU:
+ *  - any float64 weight or bias: float64 throughout (the other tensors are
+ *    widened exactly);
+ *  - otherwise float32: float16 / bfloat16 tensors are widened to float32
+ *    exactly, the input rows are rounded to float32 (like `.float()`), and the
+ *    float32 results are returned as float64.
+ *
+ * float32 arithmetic follows PyTorch 1.13 on OpenBLAS:
+ *  - F.linear is addmm: the output is filled with the bias and OpenBLAS sgemm
+ *    adds X.W^T with beta = 1.  Batches make exactly that call.
+ *  - One row (and batches up to LAYERS_ROW_BATCH rows) skips BLAS: each output
+ *    is accumulated from 0 by fused multiply-adds in input order and the bias
+ *    is added last, which is the order of OpenBLAS's sgemm micro-kernel (so a
+ *    single row usually matches PyTorch bit for bit).  Weights are repacked at
+ *    build time into panels of LAYERS_PANEL outputs, input-major, so the loop
+ *    is a broadcast + FMA over contiguous memory.  An AVX-512 or AVX2+FMA
+ *    kernel is chosen once per model; the portable fallback uses fmaf() in the
+ *    same order, so the results do not depend on the kernel.
+ *  - Activations in float32: relu, tanhf, sigmoid 1/(1+expf(-x)), gelu
+ *    (x*0.5)*(1+erff(x*sqrt(1/2))), softmax with the row maximum subtracted,
+ *    a float32 sum and a multiplication by its reciprocal.  libm and PyTorch's
+ *    vectorized (Sleef) functions may differ in the last bit.
+ *
+ * Threads: the model is read-only after build.  The single-row path keeps its
+ * activations in two stack buffers of LAYERS_ROW_MAXW elements (no
+ * allocation); wider stacks and batches use per-call heap scratch.
  */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,31 +38,321 @@
 
 #include "model_internal.h"
 
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#include <immintrin.h>
+#define LAYERS_X86 1
+#else
+#define LAYERS_X86 0
+#endif
+
 #define CKPT_RT_MAX_LAYER_SPEC 4096   /* bytes of a spec */
 #define CKPT_RT_MAX_STACK 256         /* layers in a stack */
+/* outputs per packed weight panel (8 AVX2 / 4 AVX-512 registers of float32) */
+#define LAYERS_PANEL 64
+/* widest layer (outputs rounded up to 8, and the input width) the stack-buffer
+   row path takes: 2 x 2048 floats = 16 KiB of stack */
+#define LAYERS_ROW_MAXW 2048
+/* batches of up to this many rows run row by row (no BLAS call, no thread
+   hand-off inside OpenBLAS) */
+#define LAYERS_ROW_BATCH 4
 
 typedef enum lact { L_IDENTITY, L_RELU, L_GELU, L_TANH, L_SIGMOID, L_SOFTMAX } lact;
 
+typedef enum lkern { K_SCALAR, K_AVX2, K_AVX512 } lkern;
+
+typedef struct layer {
+    int64_t in, out, outp;   /* outp: out rounded up to 8 */
+    lact act;
+    double *W, *b;           /* float64 stacks: W out x in, b out (NULL: no bias) */
+    float *W32, *b32;        /* float32 stacks: W out x in, b outp (zeros when no bias) */
+    float *P32;              /* float32: panels, see pack() */
+    int has_bias;
+} layer;
+
 typedef struct layers_impl {
     int64_t nl, maxw;
-    double **W, **b;
-    int64_t *in, *outw;
-    lact *act;
+    int f32;                 /* compute in float32 */
+    int row_ok;              /* every width fits the stack buffers */
+    lkern kern;
+    layer *L;
 } layers_impl;
 
 static void layers_free(void *p)
 {
     layers_impl *m = p;
-    for (int64_t i = 0; m->W && i < m->nl; i++) {
-        free(m->W[i]);
-        free(m->b[i]);
+    for (int64_t i = 0; m->L && i < m->nl; i++) {
+        free(m->L[i].W);
+        free(m->L[i].b);
+        free(m->L[i].W32);
+        free(m->L[i].b32);
+        free(m->L[i].P32);
     }
-    free(m->W);
-    free(m->b);
-    free(m->in);
-    free(m->outw);
-    free(m->act);
+    free(m->L);
     free(m);
+}
+
+/* ------------------------------------------------------------ float32 kernels */
+
+/* Panels: outputs j0 .. j0+w-1 (w = LAYERS_PANEL, the last one outp - j0) are
+   stored from P + j0 * in as `in` rows of w floats: P[j0*in + c*w + (j-j0)] =
+   W[j][c]; outputs k..outp-1 are zero. */
+static void pack(const float *W, int64_t k, int64_t kp, int64_t d, float *P)
+{
+    for (int64_t j0 = 0; j0 < kp; j0 += LAYERS_PANEL) {
+        const int64_t w = kp - j0 < LAYERS_PANEL ? kp - j0 : LAYERS_PANEL;
+        float *p = P + j0 * d;
+        for (int64_t c = 0; c < d; c++)
+            for (int64_t q = 0; q < w; q++)
+                p[c * w + q] = j0 + q < k ? W[(j0 + q) * d + c] : 0.0f;
+    }
+}
+
+/* y[0..kp) = b + x . W^T, each output summed from 0 with fmaf in input order */
+static void row_scalar(const float *P, int64_t kp, int64_t d, const float *x, const float *b,
+                       float *y)
+{
+    for (int64_t j0 = 0; j0 < kp; j0 += LAYERS_PANEL) {
+        const int64_t w = kp - j0 < LAYERS_PANEL ? kp - j0 : LAYERS_PANEL;
+        const float *p = P + j0 * d;
+        for (int64_t q = 0; q < w; q++) {
+            float a = 0.0f;
+            for (int64_t c = 0; c < d; c++)
+                a = fmaf(x[c], p[c * w + q], a);
+            y[j0 + q] = b[j0 + q] + a;
+        }
+    }
+}
+
+#if LAYERS_X86
+/* one panel of na x 8 outputs (na a constant after inlining) */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+panel_avx2(const float *p, int64_t d, const float *x, const float *b, float *y, const int na)
+{
+    __m256 acc[8];
+    for (int i = 0; i < na; i++)
+        acc[i] = _mm256_setzero_ps();
+    for (int64_t c = 0; c < d; c++) {
+        const __m256 xc = _mm256_broadcast_ss(x + c);
+        const float *r = p + c * (int64_t)na * 8;
+        for (int i = 0; i < na; i++)
+            acc[i] = _mm256_fmadd_ps(xc, _mm256_loadu_ps(r + 8 * i), acc[i]);
+    }
+    for (int i = 0; i < na; i++)
+        _mm256_storeu_ps(y + 8 * i, _mm256_add_ps(_mm256_loadu_ps(b + 8 * i), acc[i]));
+}
+
+__attribute__((target("avx2,fma"))) static void row_avx2(const float *P, int64_t kp, int64_t d,
+                                                         const float *x, const float *b,
+                                                         float *y)
+{
+    for (int64_t j0 = 0; j0 < kp; j0 += LAYERS_PANEL) {
+        const int64_t w = kp - j0 < LAYERS_PANEL ? kp - j0 : LAYERS_PANEL;
+        const float *p = P + j0 * d;
+        switch (w / 8) {
+        case 8: panel_avx2(p, d, x, b + j0, y + j0, 8); break;
+        case 7: panel_avx2(p, d, x, b + j0, y + j0, 7); break;
+        case 6: panel_avx2(p, d, x, b + j0, y + j0, 6); break;
+        case 5: panel_avx2(p, d, x, b + j0, y + j0, 5); break;
+        case 4: panel_avx2(p, d, x, b + j0, y + j0, 4); break;
+        case 3: panel_avx2(p, d, x, b + j0, y + j0, 3); break;
+        case 2: panel_avx2(p, d, x, b + j0, y + j0, 2); break;
+        default: panel_avx2(p, d, x, b + j0, y + j0, 1); break;
+        }
+    }
+}
+
+/* two full panels at once (8 accumulators of 16 floats) */
+__attribute__((target("avx512f"), always_inline)) static inline void
+panel2_avx512(const float *p0, const float *p1, int64_t d, const float *x, const float *b,
+              float *y)
+{
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    __m512 c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+    for (int64_t c = 0; c < d; c++) {
+        const __m512 xc = _mm512_set1_ps(x[c]);
+        const float *r = p0 + c * LAYERS_PANEL, *s = p1 + c * LAYERS_PANEL;
+        a0 = _mm512_fmadd_ps(xc, _mm512_loadu_ps(r), a0);
+        a1 = _mm512_fmadd_ps(xc, _mm512_loadu_ps(r + 16), a1);
+        a2 = _mm512_fmadd_ps(xc, _mm512_loadu_ps(r + 32), a2);
+        a3 = _mm512_fmadd_ps(xc, _mm512_loadu_ps(r + 48), a3);
+        c0 = _mm512_fmadd_ps(xc, _mm512_loadu_ps(s), c0);
+        c1 = _mm512_fmadd_ps(xc, _mm512_loadu_ps(s + 16), c1);
+        c2 = _mm512_fmadd_ps(xc, _mm512_loadu_ps(s + 32), c2);
+        c3 = _mm512_fmadd_ps(xc, _mm512_loadu_ps(s + 48), c3);
+    }
+    _mm512_storeu_ps(y, _mm512_add_ps(_mm512_loadu_ps(b), a0));
+    _mm512_storeu_ps(y + 16, _mm512_add_ps(_mm512_loadu_ps(b + 16), a1));
+    _mm512_storeu_ps(y + 32, _mm512_add_ps(_mm512_loadu_ps(b + 32), a2));
+    _mm512_storeu_ps(y + 48, _mm512_add_ps(_mm512_loadu_ps(b + 48), a3));
+    _mm512_storeu_ps(y + 64, _mm512_add_ps(_mm512_loadu_ps(b + 64), c0));
+    _mm512_storeu_ps(y + 80, _mm512_add_ps(_mm512_loadu_ps(b + 80), c1));
+    _mm512_storeu_ps(y + 96, _mm512_add_ps(_mm512_loadu_ps(b + 96), c2));
+    _mm512_storeu_ps(y + 112, _mm512_add_ps(_mm512_loadu_ps(b + 112), c3));
+}
+
+__attribute__((target("avx512f,avx2,fma"))) static void row_avx512(const float *P, int64_t kp,
+                                                                   int64_t d, const float *x,
+                                                                   const float *b, float *y)
+{
+    int64_t j0 = 0;
+    for (; j0 + 2 * LAYERS_PANEL <= kp; j0 += 2 * LAYERS_PANEL)
+        panel2_avx512(P + j0 * d, P + (j0 + LAYERS_PANEL) * d, d, x, b + j0, y + j0);
+    if (j0 < kp)
+        row_avx2(P + j0 * d, kp - j0, d, x, b + j0, y + j0);
+}
+#endif
+
+static lkern pick_kernel(void)
+{
+#if LAYERS_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma"))
+        return K_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return K_AVX2;
+#endif
+    return K_SCALAR;
+}
+
+static void act_f32(lact a, float *y, int64_t n, int64_t w)
+{
+    const int64_t t = n * w;
+    switch (a) {
+    case L_RELU:
+        for (int64_t i = 0; i < t; i++)
+            y[i] = y[i] < 0.0f ? 0.0f : y[i]; /* NaN stays NaN, like torch.relu */
+        break;
+    case L_GELU:
+        for (int64_t i = 0; i < t; i++)
+            y[i] = (y[i] * 0.5f) * (1.0f + erff(y[i] * 0.707106781186547524f));
+        break;
+    case L_TANH:
+        for (int64_t i = 0; i < t; i++)
+            y[i] = tanhf(y[i]);
+        break;
+    case L_SIGMOID:
+        for (int64_t i = 0; i < t; i++)
+            y[i] = 1.0f / (1.0f + expf(-y[i]));
+        break;
+    case L_SOFTMAX:
+        for (int64_t r = 0; r < n; r++) {
+            float *row = y + r * w, mx = row[0], s = 0.0f;
+            for (int64_t j = 1; j < w; j++)
+                if (row[j] > mx)
+                    mx = row[j];
+            for (int64_t j = 0; j < w; j++) {
+                row[j] = expf(row[j] - mx);
+                s += row[j];
+            }
+            const float inv = 1.0f / s;
+            for (int64_t j = 0; j < w; j++)
+                row[j] *= inv;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* One row through the float32 stack in stack buffers (m->row_ok). */
+static void row_f32(const layers_impl *m, const double *xin, double *out)
+{
+    float bufA[LAYERS_ROW_MAXW], bufB[LAYERS_ROW_MAXW];
+    float *src = bufA, *dst = bufB;
+    for (int64_t c = 0; c < m->L[0].in; c++)
+        src[c] = (float)xin[c];
+    for (int64_t l = 0; l < m->nl; l++) {
+        const layer *y = &m->L[l];
+        switch (m->kern) {
+#if LAYERS_X86
+        case K_AVX512: row_avx512(y->P32, y->outp, y->in, src, y->b32, dst); break;
+        case K_AVX2: row_avx2(y->P32, y->outp, y->in, src, y->b32, dst); break;
+#endif
+        default: row_scalar(y->P32, y->outp, y->in, src, y->b32, dst); break;
+        }
+        act_f32(y->act, dst, 1, y->out);
+        float *t = src;
+        src = dst;
+        dst = t;
+    }
+    const int64_t ow = m->L[m->nl - 1].out;
+    for (int64_t j = 0; j < ow; j++)
+        out[j] = src[j];
+}
+
+/* nn rows through the float32 stack with sgemm; A, B hold nn x maxw floats */
+static void chunk_f32(const layers_impl *m, const double *xin, int64_t nn, float *A, float *B,
+                      double *out)
+{
+    const int64_t d0 = m->L[0].in;
+    for (int64_t i = 0; i < nn * d0; i++)
+        A[i] = (float)xin[i];
+    float *src = A, *dst = B;
+    for (int64_t l = 0; l < m->nl; l++) {
+        const layer *y = &m->L[l];
+        const int64_t k = y->out;
+        for (int64_t r = 0; r < nn; r++)
+            memcpy(dst + r * k, y->b32, (size_t)k * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nn, (blasint)k,
+                    (blasint)y->in, 1.0f, src, (blasint)y->in, y->W32, (blasint)y->in, 1.0f, dst,
+                    (blasint)k);
+        act_f32(y->act, dst, nn, k);
+        float *t = src;
+        src = dst;
+        dst = t;
+    }
+    const int64_t ow = m->L[m->nl - 1].out;
+    for (int64_t i = 0; i < nn * ow; i++)
+        out[i] = src[i];
+}
+
+/* ------------------------------------------------------------ float64 */
+
+static void act_f64(lact a, double *y, int64_t n, int64_t w)
+{
+    const int64_t t = n * w;
+    switch (a) {
+    case L_RELU:
+        for (int64_t i = 0; i < t; i++)
+            y[i] = y[i] < 0.0 ? 0.0 : y[i];
+        break;
+    case L_GELU:
+        for (int64_t i = 0; i < t; i++)
+            y[i] = (y[i] * 0.5) * (1.0 + erf(y[i] * 0.70710678118654752440));
+        break;
+    case L_TANH:
+        for (int64_t i = 0; i < t; i++)
+            y[i] = tanh(y[i]);
+        break;
+    case L_SIGMOID:
+        for (int64_t i = 0; i < t; i++)
+            y[i] = ckpt_k_expit(y[i]);
+        break;
+    case L_SOFTMAX:
+        for (int64_t r = 0; r < n; r++)
+            ckpt_k_softmax(y + r * w, w);
+        break;
+    default:
+        break;
+    }
+}
+
+/* nn rows through the float64 stack; A, B hold nn x maxw doubles */
+static void chunk_f64(const layers_impl *m, const double *xin, int64_t nn, double *A, double *B,
+                      double *out)
+{
+    const double *src = xin;
+    double *dst = A;
+    for (int64_t l = 0; l < m->nl; l++) {
+        const layer *y = &m->L[l];
+        ckpt_k_gemm_nt(src, nn, y->in, y->W, y->out, y->b, dst);
+        act_f64(y->act, dst, nn, y->out);
+        src = dst;
+        dst = dst == A ? B : A;
+    }
+    const int64_t ow = m->L[m->nl - 1].out;
+    memcpy(out, src, (size_t)(nn * ow) * sizeof(double));
 }
 
 static ckpt_status layers_run(const ckpt_est *e, ckpt_method meth, const ckpt_input *in,
@@ -44,52 +360,36 @@ static ckpt_status layers_run(const ckpt_est *e, ckpt_method meth, const ckpt_in
 {
     const layers_impl *m = e->impl;
     (void)meth;
-    const int64_t chunk = CKPT_RT_CHUNK_ROWS, n = in->n_rows;
-    int64_t cn = n < chunk ? n : chunk;
-    double *A = ckpt_rt_calloc((uint64_t)cn * (uint64_t)m->maxw + 1, sizeof(double));
-    double *B = ckpt_rt_calloc((uint64_t)cn * (uint64_t)m->maxw + 1, sizeof(double));
+    const int64_t n = in->n_rows, d0 = m->L[0].in, ow = m->L[m->nl - 1].out;
+    if (n <= 0)
+        return CKPT_OK;
+    if (m->row_ok && n <= LAYERS_ROW_BATCH) {
+        if (m->f32) {
+            for (int64_t r = 0; r < n; r++)
+                row_f32(m, in->dense + r * d0, out->values + r * ow);
+        } else {
+            double A[LAYERS_ROW_MAXW / 2], B[LAYERS_ROW_MAXW / 2];
+            for (int64_t r = 0; r < n; r++)
+                chunk_f64(m, in->dense + r * d0, 1, A, B, out->values + r * ow);
+        }
+        return CKPT_OK;
+    }
+    const int64_t chunk = CKPT_RT_CHUNK_ROWS;
+    const int64_t cn = n < chunk ? n : chunk;
+    const uint64_t es = m->f32 ? sizeof(float) : sizeof(double);
+    void *A = ckpt_rt_calloc((uint64_t)cn * (uint64_t)m->maxw + 1, es);
+    void *B = ckpt_rt_calloc((uint64_t)cn * (uint64_t)m->maxw + 1, es);
     if (!A || !B) {
         free(A);
         free(B);
         return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
     }
-    const int64_t ow = m->outw[m->nl - 1];
     for (int64_t r0 = 0; r0 < n; r0 += chunk) {
-        int64_t nn = n - r0 < chunk ? n - r0 : chunk;
-        const double *src = in->dense + r0 * m->in[0];
-        double *dst = A;
-        for (int64_t l = 0; l < m->nl; l++) {
-            const int64_t w = m->outw[l];
-            ckpt_k_gemm_nt(src, nn, m->in[l], m->W[l], w, m->b[l], dst);
-            int64_t t = nn * w;
-            switch (m->act[l]) {
-            case L_RELU:
-                for (int64_t i = 0; i < t; i++)
-                    dst[i] = dst[i] > 0 ? dst[i] : 0.0;
-                break;
-            case L_GELU:
-                for (int64_t i = 0; i < t; i++)
-                    dst[i] = 0.5 * dst[i] * (1.0 + erf(dst[i] / sqrt(2.0)));
-                break;
-            case L_TANH:
-                for (int64_t i = 0; i < t; i++)
-                    dst[i] = tanh(dst[i]);
-                break;
-            case L_SIGMOID:
-                for (int64_t i = 0; i < t; i++)
-                    dst[i] = ckpt_k_expit(dst[i]);
-                break;
-            case L_SOFTMAX:
-                for (int64_t r = 0; r < nn; r++)
-                    ckpt_k_softmax(dst + r * w, w);
-                break;
-            default:
-                break;
-            }
-            src = dst;
-            dst = dst == A ? B : A;
-        }
-        memcpy(out->values + r0 * ow, src, (size_t)(nn * ow) * sizeof(double));
+        const int64_t nn = n - r0 < chunk ? n - r0 : chunk;
+        if (m->f32)
+            chunk_f32(m, in->dense + r0 * d0, nn, A, B, out->values + r0 * ow);
+        else
+            chunk_f64(m, in->dense + r0 * d0, nn, A, B, out->values + r0 * ow);
     }
     free(A);
     free(B);
@@ -98,9 +398,13 @@ static ckpt_status layers_run(const ckpt_est *e, ckpt_method meth, const ckpt_in
 
 static const ckpt_est_vt layers_vt = {layers_run, layers_free};
 
-/* `<prefix>.<what>` as float64; want_ndim 2 (weight) or 1 (bias). */
+/* ------------------------------------------------------------ building */
+
+/* `<prefix>.<what>` as float64 (exact for every accepted dtype); want_ndim 2
+   (weight) or 1 (bias).  *dt gets the stored dtype. */
 static ckpt_status read_param(ckpt_file *f, const char *prefix, const char *what, int want_ndim,
-                              int optional, double **out, int64_t shape[2], ckpt_error *err)
+                              int optional, double **out, int64_t shape[2], ckpt_dtype *dt,
+                              ckpt_error *err)
 {
     char path[CKPT_RT_MAX_LAYER_SPEC + 16];
     snprintf(path, sizeof path, "%s.%s", prefix, what);
@@ -135,8 +439,30 @@ static ckpt_status read_param(ckpt_file *f, const char *prefix, const char *what
         d[i] = ckpt_array_get_f64(f, idx, i);
     shape[0] = a->shape[0];
     shape[1] = want_ndim == 2 ? a->shape[1] : 1;
+    *dt = t;
     *out = d;
     return CKPT_OK;
+}
+
+/* float64 copies -> float32 weights, bias and panels (exact: the values came
+   from float32/float16/bfloat16). 0 ok, -1 NOMEM. */
+static int to_f32(layer *y)
+{
+    const uint64_t kd = (uint64_t)y->out * (uint64_t)y->in;
+    y->W32 = ckpt_rt_calloc(kd + 1, sizeof(float));
+    y->b32 = ckpt_rt_calloc((uint64_t)y->outp + 1, sizeof(float));
+    y->P32 = ckpt_rt_calloc((uint64_t)y->outp * (uint64_t)y->in + 1, sizeof(float));
+    if (!y->W32 || !y->b32 || !y->P32)
+        return -1;
+    for (uint64_t i = 0; i < kd; i++)
+        y->W32[i] = (float)y->W[i];
+    for (int64_t j = 0; y->b && j < y->out; j++)
+        y->b32[j] = (float)y->b[j];
+    pack(y->W32, y->out, y->outp, y->in, y->P32);
+    free(y->W);
+    free(y->b);
+    y->W = y->b = NULL;
+    return 0;
 }
 
 ckpt_status ckpt_model_build_layers(ckpt_file *f, const char *spec, const ckpt_model_opts *opts,
@@ -154,19 +480,16 @@ ckpt_status ckpt_model_build_layers(ckpt_file *f, const char *spec, const ckpt_m
     layers_impl *m = calloc(1, sizeof *m);
     if (!m)
         return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
-    m->W = calloc(CKPT_RT_MAX_STACK, sizeof *m->W);
-    m->b = calloc(CKPT_RT_MAX_STACK, sizeof *m->b);
-    m->in = calloc(CKPT_RT_MAX_STACK, sizeof *m->in);
-    m->outw = calloc(CKPT_RT_MAX_STACK, sizeof *m->outw);
-    m->act = calloc(CKPT_RT_MAX_STACK, sizeof *m->act);
+    m->L = calloc(CKPT_RT_MAX_STACK, sizeof *m->L);
     ckpt_status st = CKPT_OK;
-    if (!m->W || !m->b || !m->in || !m->outw || !m->act) {
+    if (!m->L) {
         st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
         goto fail;
     }
     char buf[CKPT_RT_MAX_LAYER_SPEC];
     memcpy(buf, spec, sl + 1);
     char *save = NULL;
+    int any64 = 0;
     for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         while (*item == ' ')
             item++;
@@ -198,36 +521,52 @@ ckpt_status ckpt_model_build_layers(ckpt_file *f, const char *spec, const ckpt_m
             st = ckpt_error_set(err, CKPT_E_ARG, -1, "layer stack: empty layer name in spec");
             goto fail;
         }
-        int64_t ws[2], bs[2];
-        int64_t l = m->nl;
-        st = read_param(f, item, "weight", 2, 0, &m->W[l], ws, err);
-        if (st == CKPT_OK)
-            st = read_param(f, item, "bias", 1, 1, &m->b[l], bs, err);
+        int64_t ws[2], bs[2] = {0, 0};
+        ckpt_dtype wt = CKPT_DT_FLOAT32, bt = CKPT_DT_FLOAT32;
+        layer *y = &m->L[m->nl];
         m->nl++;
+        st = read_param(f, item, "weight", 2, 0, &y->W, ws, &wt, err);
+        if (st == CKPT_OK)
+            st = read_param(f, item, "bias", 1, 1, &y->b, bs, &bt, err);
         if (st != CKPT_OK)
             goto fail;
-        m->outw[l] = ws[0];
-        m->in[l] = ws[1];
-        m->act[l] = a;
-        if (ws[0] < 1 || ws[1] < 1 || (m->b[l] && bs[0] != ws[0]) ||
-            (l > 0 && m->in[l] != m->outw[l - 1])) {
+        if (wt == CKPT_DT_FLOAT64 || (y->b && bt == CKPT_DT_FLOAT64))
+            any64 = 1;
+        y->out = ws[0];
+        y->in = ws[1];
+        y->outp = (ws[0] + 7) / 8 * 8;
+        y->act = a;
+        y->has_bias = y->b != NULL;
+        if (ws[0] < 1 || ws[1] < 1 || (y->b && bs[0] != ws[0]) ||
+            (m->nl > 1 && y->in != m->L[m->nl - 2].out)) {
             st = ckpt_error_set(err, CKPT_E_MODEL, -1,
                                 "layer stack: '%s' (%lld x %lld) does not follow the previous layer",
                                 item, (long long)ws[0], (long long)ws[1]);
             goto fail;
         }
-        if (ws[0] > m->maxw)
-            m->maxw = ws[0];
+        if (y->outp > m->maxw)
+            m->maxw = y->outp;
     }
     if (m->nl == 0) {
         st = ckpt_error_set(err, CKPT_E_ARG, -1, "layer stack: no layers in spec");
         goto fail;
     }
+    if (m->L[0].in > m->maxw)
+        m->maxw = m->L[0].in;
+    m->f32 = !any64;
+    /* float64 rows in the stack buffers take twice the room */
+    m->row_ok = m->maxw <= (m->f32 ? LAYERS_ROW_MAXW : LAYERS_ROW_MAXW / 2);
+    m->kern = pick_kernel();
+    for (int64_t l = 0; m->f32 && l < m->nl; l++)
+        if (to_f32(&m->L[l]) != 0) {
+            st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+            goto fail;
+        }
     ckpt_est *e = ckpt_est_new(&layers_vt, m, "torch.layers");
     if (!e)
         return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
-    e->n_features = m->in[0];
-    e->n_outputs = m->outw[m->nl - 1];
+    e->n_features = m->L[0].in;
+    e->n_outputs = m->L[m->nl - 1].out;
     ckpt_est_method(e, CKPT_METHOD_PREDICT, CKPT_OUT_F64, e->n_outputs);
     return ckpt_model_wrap(e, opts, out, err);
 fail:

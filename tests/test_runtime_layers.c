@@ -2,10 +2,31 @@
  * test_runtime_layers.c - torch layer stacks (ckpt_model_build_layers) on the
  * fixtures of models/layers (made by models/make_layers.py with torch 1.13):
  * the state_dict as torch.save zip (.pt) and as pickled NumPy arrays (.pkl),
- * outputs against PyTorch's forward pass: float64 stacks within 1e-9 relative,
- * float32 / float16 / bfloat16 ones (computed in float32) within 1e-5.
- * Bad specs fail with the right status.
+ * outputs against PyTorch's forward pass.
+ *
+ *  - float64 stacks (any float64 tensor): within 1e-9 relative, as a batch and
+ *    row by row.
+ *  - float32 stacks (float32 / float16 / bfloat16 weights, computed in float32
+ *    like PyTorch): the issue's 1e-5, and the tighter bound this runtime
+ *    holds: every output within a few float32 epsilons (2^-23) of its row's
+ *    largest |value|, as one batch (sgemm), row by row (packed FMA kernel)
+ *    and in groups of 3 rows.  The bound is EXACT_TOL for stacks whose
+ *    activations are exact (relu, identity): only the summation order can
+ *    differ from PyTorch's.  With tanh / sigmoid / gelu / softmax it is
+ *    TRANS_TOL: libm's float functions and PyTorch's vectorized (Sleef) ones
+ *    may differ in the last bit, and the following layers magnify that.
+ *    The test also runs the same stacks in float64 (its own plain loops over
+ *    the state_dict) and checks that float64 arithmetic would MISS the
+ *    EXACT_TOL bound on the exact-activation fixtures: the bound tells a
+ *    float32 computation from a float64 one.  (For the transcendental stacks
+ *    float64 lands within TRANS_TOL too: that bound does not tell them apart.)
+ *  - The same model from 4 threads at once gives bit-identical results.
+ *  - Bad specs fail with the right status.
  */
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +34,178 @@
 #include "ckpt/ckpt_model.h"
 #include "util_model.h"
 #include "util_test.h"
+
+/* float32 stacks: |got - torch| <= TOL * FLT_EPSILON * max|torch row| */
+#define EXACT_TOL 2.0   /* relu / identity only */
+#define TRANS_TOL 8.0   /* with tanh, sigmoid, gelu or softmax */
+
+static double worst_exact = 0.0, worst_trans = 0.0, worst_f64ref_exact = 1e30;
+static int n_exact = 0;
+
+/* max over rows of max_j |got - want| / (FLT_EPSILON * max_j |want|) */
+static double row_ulps(const double *got, const double *want, int64_t n, int64_t k)
+{
+    double worst = 0.0;
+    for (int64_t r = 0; r < n; r++) {
+        double scale = FLT_MIN, e = 0.0;
+        for (int64_t j = 0; j < k; j++) {
+            double a = fabs(want[r * k + j]);
+            scale = a > scale ? a : scale;
+        }
+        for (int64_t j = 0; j < k; j++) {
+            double d = fabs(got[r * k + j] - want[r * k + j]);
+            e = d > e || d != d ? d : e;
+        }
+        double u = e / (FLT_EPSILON * scale);
+        worst = u > worst || u != u ? u : worst;
+    }
+    return worst;
+}
+
+/* The stack in float64 by plain loops over the state_dict (independent of
+   the runtime): out n x k.  Returns k, or -1. */
+static int64_t ref_f64(ckpt_file *f, const char *spec, const double *X, int64_t n, int64_t d,
+                       double **out)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", spec);
+    double *h = malloc((size_t)(n * d) * sizeof *h);
+    memcpy(h, X, (size_t)(n * d) * sizeof *h);
+    int64_t w = d;
+    char *save = NULL;
+    for (char *it = strtok_r(buf, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(it, ':');
+        const char *act = "identity";
+        if (colon) {
+            *colon = 0;
+            act = colon + 1;
+        }
+        char name[300];
+        size_t wi, bi;
+        snprintf(name, sizeof name, "%s.weight", it);
+        if (ckpt_file_find_array(f, name, &wi) != CKPT_OK) {
+            free(h);
+            return -1;
+        }
+        snprintf(name, sizeof name, "%s.bias", it);
+        int has_b = ckpt_file_find_array(f, name, &bi) == CKPT_OK;
+        const void *data;
+        ckpt_error err;
+        if (ckpt_array_data(f, wi, &data, &err) != CKPT_OK ||
+            (has_b && ckpt_array_data(f, bi, &data, &err) != CKPT_OK)) {
+            free(h);
+            return -1;
+        }
+        const int64_t k = (int64_t)ckpt_file_array(f, wi)->shape[0];
+        double *o = malloc((size_t)(n * k) * sizeof *o);
+        for (int64_t r = 0; r < n; r++) {
+            for (int64_t j = 0; j < k; j++) {
+                double s = 0.0;
+                for (int64_t c = 0; c < w; c++)
+                    s += h[r * w + c] * ckpt_array_get_f64(f, wi, (uint64_t)(j * w + c));
+                o[r * k + j] = has_b ? s + ckpt_array_get_f64(f, bi, (uint64_t)j) : s;
+            }
+            double *y = o + r * k, mx = y[0], sum = 0.0;
+            for (int64_t j = 0; j < k; j++) {
+                if (strcmp(act, "relu") == 0)
+                    y[j] = y[j] < 0 ? 0 : y[j];
+                else if (strcmp(act, "tanh") == 0)
+                    y[j] = tanh(y[j]);
+                else if (strcmp(act, "sigmoid") == 0)
+                    y[j] = 1.0 / (1.0 + exp(-y[j]));
+                else if (strcmp(act, "gelu") == 0)
+                    y[j] = 0.5 * y[j] * (1.0 + erf(y[j] / sqrt(2.0)));
+                mx = y[j] > mx ? y[j] : mx;
+            }
+            if (strcmp(act, "softmax") == 0) {
+                for (int64_t j = 0; j < k; j++)
+                    sum += (y[j] = exp(y[j] - mx));
+                for (int64_t j = 0; j < k; j++)
+                    y[j] /= sum;
+            }
+        }
+        free(h);
+        h = o;
+        w = k;
+    }
+    *out = h;
+    return w;
+}
+
+/* run rows [r0, r0+cnt) of X as one call */
+static int run_rows(const ckpt_model *m, const double *X, int64_t r0, int64_t cnt, int64_t d,
+                    double *out, int64_t k)
+{
+    ckpt_input in;
+    memset(&in, 0, sizeof in);
+    in.kind = CKPT_IN_DENSE;
+    in.n_rows = cnt;
+    in.n_cols = d;
+    in.dense = X + r0 * d;
+    in.row_base = r0;
+    ckpt_output o = {NULL, out + r0 * k, NULL};
+    ckpt_error err;
+    return ckpt_model_run(m, CKPT_METHOD_PREDICT, &in, &o, &err) == CKPT_OK;
+}
+
+/* the whole input in calls of `group` rows */
+static int run_grouped(const ckpt_model *m, const double *X, int64_t n, int64_t d, int64_t group,
+                       double *out, int64_t k)
+{
+    for (int64_t r = 0; r < n; r += group)
+        if (!run_rows(m, X, r, n - r < group ? n - r : group, d, out, k))
+            return 0;
+    return 1;
+}
+
+typedef struct tjob {
+    const ckpt_model *m;
+    const double *X, *want;
+    int64_t n, d, k;
+    int ok;
+} tjob;
+
+static void *thread_main(void *arg)
+{
+    tjob *j = arg;
+    double *o = malloc((size_t)(j->n * j->k) * sizeof *o);
+    j->ok = 1;
+    for (int rep = 0; rep < 20 && j->ok; rep++) {
+        int64_t g = rep % 2 ? 1 : j->n; /* single rows, then the batch */
+        j->ok = run_grouped(j->m, j->X, j->n, j->d, g, o, j->k);
+        if (!j->ok)
+            break;
+        /* single rows and batches may round differently (kernel vs sgemm) but
+           each must equal what one thread alone got */
+        const double *w = j->want + (g == 1 ? 0 : j->n * j->k);
+        j->ok = memcmp(o, w, (size_t)(j->n * j->k) * sizeof *o) == 0;
+    }
+    free(o);
+    return NULL;
+}
+
+static void threads(const ckpt_model *m, const double *X, int64_t n, int64_t d, int64_t k,
+                    const char *what)
+{
+    /* reference: singles then batch, from this thread */
+    double *want = malloc((size_t)(2 * n * k) * sizeof *want);
+    CHECK(run_grouped(m, X, n, d, 1, want, k));
+    CHECK(run_grouped(m, X, n, d, n, want + n * k, k));
+    tjob jobs[4];
+    pthread_t tid[4];
+    int started[4] = {0};
+    for (int t = 0; t < 4; t++) {
+        jobs[t] = (tjob){m, X, want, n, d, k, 0};
+        started[t] = pthread_create(&tid[t], NULL, thread_main, &jobs[t]) == 0;
+        CHECK(started[t]);
+    }
+    for (int t = 0; t < 4; t++)
+        if (started[t]) {
+            pthread_join(tid[t], NULL);
+            CHECKF(jobs[t].ok, "%s: thread %d differs from the single-thread results", what, t);
+        }
+    free(want);
+}
 
 static void one(const char *name, const char *ext, const cJSON *doc)
 {
@@ -34,14 +227,74 @@ static void one(const char *name, const char *ext, const cJSON *doc)
     ckpt_model *m = NULL;
     st = ckpt_model_build_layers(f, spec, NULL, &m, &err);
     CHECKF(st == CKPT_OK, "%s: build '%s': %s", what, spec, err.message);
-    ckpt_close(f);
-    if (st == CKPT_OK) {
-        CHECK(strcmp(ckpt_model_class(m), "torch.layers") == 0);
-        /* PyTorch computed float64 weights in float64, the others in float32 */
-        const cJSON *dt = cJSON_GetObjectItem(doc, "dtype");
-        int f64 = cJSON_IsString(dt) && strcmp(dt->valuestring, "float64") == 0;
-        tum_check_model(m, doc, what, f64 ? 1e-9 : 1e-5, f64 ? 1e-10 : 1e-6);
+    if (st != CKPT_OK) {
+        ckpt_close(f);
+        return;
     }
+    CHECK(strcmp(ckpt_model_class(m), "torch.layers") == 0);
+    /* PyTorch computed stacks with a float64 tensor in float64, the others in float32 */
+    const cJSON *dt = cJSON_GetObjectItem(doc, "dtype");
+    int f64 = cJSON_IsString(dt) && strcmp(dt->valuestring, "float64") == 0;
+    const int exact = !strstr(spec, "tanh") && !strstr(spec, "sigmoid") && !strstr(spec, "gelu") &&
+                      !strstr(spec, "softmax");
+    const double tol = exact ? EXACT_TOL : TRANS_TOL;
+    tum_check_model(m, doc, what, f64 ? 1e-9 : 1e-5, f64 ? 1e-10 : 1e-6);
+
+    int64_t n = 0, d = 0, wn = 0, k = 0;
+    double *X = tum_dense_inputs(doc, &n, &d);
+    const cJSON *pred = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "outputs"), "predict");
+    k = cJSON_GetArraySize(cJSON_GetArrayItem(pred, 0));
+    wn = cJSON_GetArraySize(pred);
+    CHECKF(X && wn == n && k == ckpt_model_out_cols(m, CKPT_METHOD_PREDICT),
+           "%s: fixture shapes", what);
+    if (X && wn == n && k == ckpt_model_out_cols(m, CKPT_METHOD_PREDICT)) {
+        double *want = malloc((size_t)(n * k) * sizeof *want);
+        double *got = malloc((size_t)(n * k) * sizeof *got);
+        int64_t i = 0;
+        for (const cJSON *r = pred->child; r; r = r->next)
+            for (const cJSON *v = r->child; v; v = v->next)
+                want[i++] = v->valuedouble;
+        const int64_t groups[3] = {n, 1, 3};
+        for (int g = 0; g < 3; g++) {
+            CHECKF(run_grouped(m, X, n, d, groups[g], got, k), "%s: run", what);
+            if (f64) {
+                int bad = 0;
+                for (int64_t q = 0; q < n * k; q++)
+                    bad |= !tu_close(got[q], want[q], 1e-9, 1e-10);
+                CHECKF(!bad, "%s: float64 in groups of %lld rows: outside 1e-9", what,
+                       (long long)groups[g]);
+            } else {
+                double u = row_ulps(got, want, n, k);
+                double *w = exact ? &worst_exact : &worst_trans;
+                *w = u > *w ? u : *w;
+                CHECKF(u <= tol, "%s: float32 in groups of %lld rows: %.2f eps of the row "
+                       "maximum from PyTorch (bound %.0f)", what, (long long)groups[g], u, tol);
+                if (g == 0 || g == 1)
+                    printf("%s: %s: %.2f eps of the row max from PyTorch\n", what,
+                           g == 0 ? "batch" : "single rows", u);
+            }
+        }
+        if (!f64) {
+            double *ref = NULL;
+            int64_t rk = ref_f64(f, spec, X, n, d, &ref);
+            CHECKF(rk == k, "%s: float64 reference", what);
+            if (rk == k) {
+                double u = row_ulps(ref, want, n, k);
+                if (exact) {
+                    n_exact++;
+                    worst_f64ref_exact = u < worst_f64ref_exact ? u : worst_f64ref_exact;
+                }
+                printf("%s: float64 arithmetic would be %.2f eps from PyTorch\n", what, u);
+            }
+            free(ref);
+            if (strcmp(name, "mlp_wide_f32") == 0)
+                threads(m, X, n, d, k, what);
+        }
+        free(want);
+        free(got);
+    }
+    free(X);
+    ckpt_close(f);
     ckpt_model_free(m);
 }
 
@@ -83,6 +336,15 @@ int main(int argc, char **argv)
         cJSON_Delete(doc);
     }
     free(index);
+    printf("float32 stacks from PyTorch, in eps of the row max: relu/identity stacks worst "
+           "%.2f (bound %.0f), others worst %.2f (bound %.0f); float64 arithmetic on the "
+           "relu/identity stacks: at least %.2f on each\n", worst_exact, EXACT_TOL, worst_trans,
+           TRANS_TOL, worst_f64ref_exact);
+    /* the bound must be one float64 arithmetic misses, or it tells nothing */
+    CHECKF(n_exact >= 2, "relu/identity float32 fixtures: %d", n_exact);
+    CHECKF(worst_f64ref_exact > EXACT_TOL, "float64 arithmetic is within %.0f eps on a "
+           "relu/identity fixture (%.2f): the bound does not tell float32 from float64",
+           EXACT_TOL, worst_f64ref_exact);
     errors();
     return tu_finish();
 }

@@ -12,7 +12,7 @@
  * called from any number of threads at once on the same model.  Scratch memory
  * is per call.
  *
- * Inputs are batches of rows: dense float64 (or float32, widened) row-major
+ * Inputs are batches of rows: dense float64 or float32 row-major
  * n x n_features, a CSR sparse matrix, or UTF-8 documents (text vectorizers).
  * Outputs go to buffers the CALLER owns:
  *   CKPT_OUT_LABEL  int64 class INDEX per row (into the model's classes; use
@@ -93,7 +93,8 @@ typedef struct ckpt_input {
     int64_t n_rows;
     int64_t n_cols;              /* DENSE / CSR: columns (must equal n_features) */
     const double *dense;         /* DENSE: n_rows * n_cols, row-major */
-    const float *dense32;        /* DENSE alternative: float32 rows (widened exactly) */
+    const float *dense32;        /* DENSE alternative: float32 rows (float32 arithmetic where
+                                    scikit-learn has it, see ckpt_model_compute_dtype) */
     const ckpt_csr *csr;         /* CSR: rows == n_rows, cols == n_cols */
     const char *const *docs;     /* TEXT: n_rows documents, UTF-8 */
     const size_t *doc_lens;      /* TEXT: their lengths (NULL: NUL-terminated) */
@@ -137,9 +138,11 @@ CKPT_API ckpt_status ckpt_model_build(ckpt_file *f, const char *path, const ckpt
  * layers by prefix, each optionally followed by ':' and the activation applied
  * after it: "net.0:relu,net.2:tanh,net.4".  Activations: relu, gelu (erf
  * form), tanh, sigmoid, softmax (over the row), identity.  Weights are
- * `<prefix>.weight` (out x in) and optional `<prefix>.bias`; float16,
- * bfloat16 and float32 weights are widened to float64 exactly.  The model's
- * one method is CKPT_METHOD_PREDICT with CKPT_OUT_F64.
+ * `<prefix>.weight` (out x in) and optional `<prefix>.bias`.  Like PyTorch:
+ * a stack with any float64 tensor computes in float64 (others widened);
+ * otherwise in float32 (float16 / bfloat16 widened to float32 exactly, input
+ * rows rounded to float32).  The model's one method is CKPT_METHOD_PREDICT
+ * with CKPT_OUT_F64 (float32 results widened exactly).
  */
 CKPT_API ckpt_status ckpt_model_build_layers(ckpt_file *f, const char *spec,
                                              const ckpt_model_opts *opts, ckpt_model **out,
@@ -159,6 +162,28 @@ CKPT_API int64_t ckpt_model_n_features(const ckpt_model *m);
 /* Columns of predict() for regressors (1 for single output); 1 for classifiers. */
 CKPT_API int64_t ckpt_model_n_outputs(const ckpt_model *m);
 CKPT_API int ckpt_model_is_classifier(const ckpt_model *m);
+
+/* float32, the way scikit-learn does it.  A model keeps the dtypes of its
+   stored state.  Given float32 rows (ckpt_input.dense32), every estimator
+   whose scikit-learn counterpart computes in float32 (NumPy's promotion of
+   the input with its stored arrays: float32 coef_ / coefs_ / components_ /
+   cluster_centers_ ..., or an in-place transform of a float32 copy of X)
+   computes in float32 too: same operations, same OpenBLAS calls, same
+   elementwise functions.  The float32 results are written to the float64
+   output buffers widened exactly.  Float64 rows (ckpt_input.dense) are
+   computed in float64, with float32 state widened, as NumPy does.
+   fit_dtype: CKPT_DT_FLOAT32 when the model's floating-point state shows it
+   was fitted on float32 data (some estimator in it stores float32
+   parameters), else CKPT_DT_FLOAT64.  Some estimators keep float64 state
+   even when fitted on float32 (StandardScaler, GaussianNB, LogisticRegression
+   lbfgs, SVC...): those report FLOAT64.
+   compute_dtype: the dtype of `method`'s float result (CKPT_DT_FLOAT32 or
+   CKPT_DT_FLOAT64) for input rows of dtype `in` (FLOAT32 or FLOAT64), exactly
+   scikit-learn 1.2's; CKPT_DT_INVALID for label/int outputs, a method the
+   model lacks, or another `in`. */
+CKPT_API ckpt_dtype ckpt_model_fit_dtype(const ckpt_model *m);
+CKPT_API ckpt_dtype ckpt_model_compute_dtype(const ckpt_model *m, ckpt_method method,
+                                             ckpt_dtype in);
 
 /* What `method` writes: kind (CKPT_OUT_NONE if the model lacks it) and
    columns per row (CSR: the matrix's column count). */
