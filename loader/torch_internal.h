@@ -32,7 +32,7 @@ typedef struct ckpt__tstorage {
     uint64_t nbytes;          /* bytes of the storage (uncompressed) */
     uint64_t file_offset;     /* offset of the (possibly compressed) bytes in f->map */
     int compressed;           /* zip member that is not stored */
-    uint64_t zip_index;       /* libzip index of the member (compressed only) */
+    uint64_t zip_index;       /* central-directory (= libzip) index of the member (compressed only) */
     void *copy;               /* inflated bytes (ckpt__aligned_free) */
     ckpt_dtype elem;          /* element type seen in a persistent id (INVALID: none yet) */
     uint64_t elem_size;       /* bytes per element of that type */
@@ -51,7 +51,9 @@ typedef struct ckpt__torch {
     size_t nslots;
     int big_endian;           /* data in records is big-endian (byteorder "big") */
     const ckpt_dtype_info *be_dtype[CKPT_DT__COUNT]; /* big-endian descriptions, made once */
-    void *za;                 /* zip_t * kept open for inflating (zip.c), or NULL */
+    void *za;                 /* zip_t * for inflating (zip.c): opened on first need, or NULL */
+    uint64_t zip_entries;     /* entries of the zip's own central-directory walk (zip.c) */
+    const char *zip_top;      /* top folder with its '/' (graph arena; zip.c) */
     ckpt__tinflate_fn inflate;
     void *owned;              /* an inflated pickle the graph borrows from */
     size_t owned_len;

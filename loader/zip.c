@@ -3,10 +3,12 @@
  * (torch >= 1.6) and TorchScript archives (new: data.pkl + constants.pkl +
  * code/; old torch 1.0-1.2: model.json + tensors/).
  *
- * The directory comes from libzip (zip_open_from_source over the mapped
- * bytes: nothing is copied).  Every member lives under one top folder, the
- * folder of the first member (as torch's PyTorchStreamReader does):
- * `archive/`, the file stem, or anything else.  Under it:
+ * The central directory is walked here (EOCD, ZIP64 locator / end record /
+ * extra fields): names, sizes, methods, flags and local-header offsets, every
+ * value checked against the file size and the directory's own size.  Every
+ * member lives under one top folder, the folder of the first member (as
+ * torch's PyTorchStreamReader does): `archive/`, the file stem, or anything
+ * else.  Under it:
  *   data.pkl        main pickle (storages: persistent ids -> data/<key>)
  *   data/<key>      one storage each, normally stored and 64-byte aligned
  *   byteorder       "little" / "big" (absent before torch 2.x: little)
@@ -16,23 +18,33 @@
  *   code/...        TorchScript code: never run, counted in a fact
  *   model.json      old TorchScript: tensors described in JSON (tensors/<n>)
  *
- * Record offsets: libzip does not expose them, so the central directory is
- * walked here too (ZIP64 end record and extra fields included) and its names
- * are checked against libzip's, index by index.  A record's data start is
- * read from its LOCAL header (30 + name length + extra length; the extra
- * field is torch's alignment padding), the local name must equal the
- * central one, and every value is checked against the file size.  No record
- * data is read at open: tensors point into the mapping when the record is
- * stored and aligned; deflated records are inflated (through libzip, CRC
- * checked) and unaligned stored ones copied, once per storage, on first use,
- * into an aligned buffer shared by its views (will_copy + note say so).
+ * A record's data start is read from its LOCAL header (30 + name length +
+ * extra length; the extra field is torch's alignment padding); the local
+ * name must equal the central one.  Local headers are read with pread from
+ * the file while ckpt_open runs (f->fd_plus1), in windows of up to 64 KB
+ * that cover every header falling inside: one page fault through the mapping
+ * costs 70-200 us on a loaded VM, a pread of a header ~1 us, and nothing of
+ * the mapping becomes resident.  Memory / read() handles use their bytes.
+ *
+ * No record data is read at open: tensors point into the mapping when the
+ * record is stored and aligned.  libzip is opened only when a member must be
+ * inflated (a deflated pickle at open, a deflated storage on first use; its
+ * CRC check is libzip's), never for an all-stored torch archive: its
+ * zip_open costs ~10 us per entry (mktime of every entry's DOS time).  Its
+ * entry count and names are checked against the own walk.  .npz archives
+ * (every member *.npy) go to npz.c with a libzip handle, as before.
+ * Deflated records are inflated and unaligned stored ones copied, once per
+ * storage, on first use, into an aligned buffer shared by its views
+ * (will_copy + note say so).
  */
 #include "torch_internal.h"
 #include "pickle_internal.h" /* ckpt__g_alloc: inflated pickles live in the graph arena */
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <zip.h>
 
 #define ZIP_EOCD_SIZE 22u
@@ -41,6 +53,12 @@
 #define ZIP_LH_SIZE 30u
 #define ZIP64_LOCATOR_SIZE 20u
 #define ZIP64_EOCD_SIZE 56u
+/* Compression method of AES-encrypted members (WinZip AE-x). */
+#define ZIP_METHOD_AES 99u
+/* Local headers: one pread covers every header within this many bytes. */
+#define ZIP_LH_WINDOW ((uint64_t)1 << 16)
+/* Buffer for a window, or for one header with the longest name. */
+#define ZIP_LH_BUF (ZIP_LH_WINDOW > ZIP_LH_SIZE + 0xFFFFu ? ZIP_LH_WINDOW : ZIP_LH_SIZE + 0xFFFFu)
 /* Longest top-folder name accepted. */
 #define ZIP_MAX_TOP 1024u
 /* Pickles (data.pkl, constants.pkl) and model.json read whole: at most this. */
@@ -56,19 +74,52 @@ static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd
 
 static ckpt_status nomem(ckpt_error *err) { return ckpt_error_set(err, CKPT_E_NOMEM, -1, "zip: out of memory"); }
 
+/* pread exactly n bytes at off (0 on success; a short file is an error). */
+static int pread_all(int fd, uint8_t *buf, size_t n, uint64_t off) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- central directory */
 
 /* One central directory entry, as walked here. */
 typedef struct cd_entry {
     uint64_t lh;          /* local header offset */
-    const uint8_t *name;  /* central name (in the mapping) */
+    uint64_t size, comp_size;
+    const char *name;     /* NUL-terminated copy (zdir.names) */
     uint16_t name_len;
+    uint16_t method, flags;
 } cd_entry;
 
-/* Walk the central directory: n entries (libzip's count) into out[]. */
-static ckpt_status cd_walk(const ckpt_file *f, cd_entry *out, uint64_t n, ckpt_error *err) {
+typedef struct zdir {
+    cd_entry *e;
+    uint64_t n;
+    char *names;          /* every name, NUL-terminated, one block */
+    size_t names_len;
+} zdir;
+
+static void zdir_free(ckpt_file *f, zdir *d) {
+    ckpt__free(&f->alloc, d->e, (size_t)d->n * sizeof *d->e);
+    ckpt__free(&f->alloc, d->names, d->names_len);
+    memset(d, 0, sizeof *d);
+}
+
+/* Walk the central directory into d (entries in directory order = libzip's
+   indices).  Checks: end record in the last 64 KB, ZIP64 end record when
+   the locator is there and a field is saturated, one disk, the directory
+   inside the file before the end record, its size = the sum of its entries,
+   entry count within the directory size and the limits, ZIP64 extra fields
+   present for every saturated value, no NUL in names. */
+static ckpt_status cd_walk(ckpt_file *f, zdir *d, ckpt_error *err) {
     const uint8_t *m = f->map;
     size_t len = f->map_len;
+    memset(d, 0, sizeof *d);
     if (len < ZIP_EOCD_SIZE) return ckpt_error_set(err, CKPT_E_TRUNCATED, -1, "zip: no end of central directory");
     size_t lo = len > ZIP_EOCD_SCAN ? len - ZIP_EOCD_SCAN : 0, e = len - ZIP_EOCD_SIZE + 1;
     int found = 0;
@@ -78,135 +129,282 @@ static ckpt_status cd_walk(const ckpt_file *f, cd_entry *out, uint64_t n, ckpt_e
             break;
         }
     }
-    if (!found) return ckpt_error_set(err, CKPT_E_FORMAT, -1, "zip: no end of central directory");
-    uint64_t count = rd16(m + e + 10), cd = rd32(m + e + 16);
-    if ((count == 0xFFFFu || cd == 0xFFFFFFFFu || rd32(m + e + 12) == 0xFFFFFFFFu) && e >= ZIP64_LOCATOR_SIZE &&
+    if (!found) return ckpt_error_set(err, CKPT_E_TRUNCATED, -1, "zip: no end of central directory");
+    uint64_t count = rd16(m + e + 10), cdsize = rd32(m + e + 12), cd = rd32(m + e + 16), cd_end_max = e;
+    int z64 = 0;
+    if ((count == 0xFFFFu || cd == 0xFFFFFFFFu || cdsize == 0xFFFFFFFFu) && e >= ZIP64_LOCATOR_SIZE &&
         memcmp(m + e - ZIP64_LOCATOR_SIZE, "PK\6\7", 4) == 0) {
         uint64_t z = rd64(m + e - ZIP64_LOCATOR_SIZE + 8);
         if (z > len || len - z < ZIP64_EOCD_SIZE || memcmp(m + z, "PK\6\6", 4) != 0)
             return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)z, "zip: bad ZIP64 end of central directory");
         count = rd64(m + z + 32);
+        cdsize = rd64(m + z + 40);
         cd = rd64(m + z + 48);
+        cd_end_max = z;
+        z64 = 1;
     }
-    if (count != n)
-        return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)e, "zip: central directory lists %llu entries, libzip %llu",
-                              (unsigned long long)count, (unsigned long long)n);
-    uint64_t p = cd;
-    for (uint64_t i = 0; i < n; i++) {
-        if (p > len || len - p < ZIP_CDH_SIZE || memcmp(m + p, "PK\1\2", 4) != 0)
+    if (!z64 && (rd16(m + e + 4) != 0 || rd16(m + e + 6) != 0 || rd16(m + e + 8) != count))
+        return ckpt_error_set(err, CKPT_E_UNSUPPORTED, (int64_t)e, "zip: multi-disk archive");
+    if (cd > cd_end_max || cdsize > cd_end_max - cd)
+        return ckpt_error_set(err, CKPT_E_BOUNDS, (int64_t)e,
+                              "zip: central directory (%llu bytes at %llu) overlaps the end record or the file end",
+                              (unsigned long long)cdsize, (unsigned long long)cd);
+    if (count == 0) return ckpt_error_set(err, CKPT_E_FORMAT, -1, "zip: archive has no members");
+    if (count > cdsize / ZIP_CDH_SIZE)
+        return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)e,
+                              "zip: %llu entries cannot fit in a central directory of %llu bytes",
+                              (unsigned long long)count, (unsigned long long)cdsize);
+    if (count > f->limits.max_arrays + 64u)
+        return ckpt_error_set(err, CKPT_E_LIMIT, -1, "zip: %llu members exceed the limit", (unsigned long long)count);
+    if (count > SIZE_MAX / sizeof *d->e) return nomem(err);
+    d->e = ckpt__calloc(&f->alloc, (size_t)count, sizeof *d->e);
+    if (!d->e) return nomem(err);
+    d->n = count;
+    const uint64_t end = cd + cdsize;
+    uint64_t p = cd, names = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        if (end - p < ZIP_CDH_SIZE || memcmp(m + p, "PK\1\2", 4) != 0)
             return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)p, "zip: bad central directory entry %llu",
                                   (unsigned long long)i);
         uint64_t nl = rd16(m + p + 28), xl = rd16(m + p + 30), cl = rd16(m + p + 32);
-        if (len - p - ZIP_CDH_SIZE < nl + xl + cl)
+        if (end - p - ZIP_CDH_SIZE < nl + xl + cl)
             return ckpt_error_set(err, CKPT_E_TRUNCATED, (int64_t)p, "zip: truncated central directory");
-        uint64_t off = rd32(m + p + 42);
-        if (off == 0xFFFFFFFFu) { /* ZIP64 extra: [size][comp size][offset], each only when saturated */
+        cd_entry *c = &d->e[i];
+        c->flags = rd16(m + p + 8);
+        c->method = rd16(m + p + 10);
+        c->comp_size = rd32(m + p + 20);
+        c->size = rd32(m + p + 24);
+        c->lh = rd32(m + p + 42);
+        c->name_len = (uint16_t)nl;
+        int need_size = c->size == 0xFFFFFFFFu, need_comp = c->comp_size == 0xFFFFFFFFu, need_off = c->lh == 0xFFFFFFFFu;
+        if (need_size || need_comp || need_off) {
+            /* ZIP64 extra (id 1): [size][comp size][offset], each only when saturated */
             const uint8_t *x = m + p + ZIP_CDH_SIZE + nl, *xe = x + xl;
             int ok = 0;
             while (xe - x >= 4) {
                 uint16_t id = rd16(x), sz = rd16(x + 2);
                 if ((size_t)(xe - x - 4) < sz) break;
                 if (id == 1) {
-                    size_t k = 0;
-                    if (rd32(m + p + 24) == 0xFFFFFFFFu) k += 8;
-                    if (rd32(m + p + 20) == 0xFFFFFFFFu) k += 8;
-                    if (k + 8 <= sz) {
-                        off = rd64(x + 4 + k);
+                    size_t k = 0, want = 8u * (size_t)(need_size + need_comp + need_off);
+                    if (want <= sz) {
+                        if (need_size) c->size = rd64(x + 4 + k), k += 8;
+                        if (need_comp) c->comp_size = rd64(x + 4 + k), k += 8;
+                        if (need_off) c->lh = rd64(x + 4 + k);
                         ok = 1;
                     }
                     break;
                 }
                 x += 4 + sz;
             }
-            if (!ok) return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)p, "zip: ZIP64 local header offset missing");
+            if (!ok)
+                return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)p, "zip: ZIP64 extra field of entry %llu missing",
+                                      (unsigned long long)i);
         }
-        out[i].lh = off;
-        out[i].name = m + p + ZIP_CDH_SIZE;
-        out[i].name_len = (uint16_t)nl;
+        if (memchr(m + p + ZIP_CDH_SIZE, 0, (size_t)nl))
+            return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)p, "zip: name of entry %llu holds a NUL byte",
+                                  (unsigned long long)i);
+        c->name = (const char *)(m + p + ZIP_CDH_SIZE); /* until copied */
+        names += nl + 1;
         p += ZIP_CDH_SIZE + nl + xl + cl;
     }
+    if (p != end)
+        return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)p,
+                              "zip: central directory holds %llu bytes after its %llu entries",
+                              (unsigned long long)(end - p), (unsigned long long)count);
+    if (names > SIZE_MAX) return nomem(err);
+    d->names = ckpt__malloc(&f->alloc, (size_t)names);
+    if (!d->names) return nomem(err);
+    d->names_len = (size_t)names;
+    char *q = d->names;
+    for (uint64_t i = 0; i < count; i++) {
+        memcpy(q, d->e[i].name, d->e[i].name_len);
+        q[d->e[i].name_len] = 0;
+        d->e[i].name = q;
+        q += d->e[i].name_len + 1;
+    }
+    return CKPT_OK;
+}
+
+/* ---------------------------------------------------------------- local headers */
+
+/* Local headers by pread (fd >= 0), in windows, or from f->map. */
+typedef struct lh_reader {
+    const zdir *d;
+    int fd;
+    uint8_t *buf;             /* ZIP_LH_BUF bytes, made on first pread */
+    uint64_t wstart, wlen;    /* file bytes held in buf */
+} lh_reader;
+
+static void lh_init(ckpt_file *f, const zdir *d, lh_reader *r) {
+    memset(r, 0, sizeof *r);
+    r->d = d;
+    r->fd = f->is_mmap ? f->fd_plus1 - 1 : -1;
+}
+
+static void lh_fini(ckpt_file *f, lh_reader *r) {
+    if (r->buf) ckpt__free(&f->alloc, r->buf, ZIP_LH_BUF);
+    r->buf = NULL;
+}
+
+/* Bytes [lh, lh + n) of the file (n <= ZIP_LH_BUF, inside the file). */
+static ckpt_status lh_bytes(ckpt_file *f, lh_reader *r, uint64_t i, uint64_t lh, uint64_t n, const uint8_t **out,
+                            ckpt_error *err) {
+    if (r->fd < 0) {
+        *out = f->map + lh;
+        return CKPT_OK;
+    }
+    if (r->buf && lh >= r->wstart && lh - r->wstart <= r->wlen && r->wlen - (lh - r->wstart) >= n) {
+        *out = r->buf + (lh - r->wstart);
+        return CKPT_OK;
+    }
+    if (!r->buf) {
+        r->buf = ckpt__malloc(&f->alloc, ZIP_LH_BUF);
+        if (!r->buf) return nomem(err);
+    }
+    /* extend over the following entries' headers (name included) that fit in the window */
+    uint64_t wend = lh + n;
+    for (uint64_t j = i + 1; j < r->d->n; j++) {
+        const cd_entry *c = &r->d->e[j];
+        uint64_t hend = c->lh + ZIP_LH_SIZE + c->name_len;
+        if (c->lh < lh || c->lh > f->map_len || hend > f->map_len || hend - lh > ZIP_LH_WINDOW) break;
+        if (hend > wend) wend = hend;
+    }
+    if (pread_all(r->fd, r->buf, (size_t)(wend - lh), lh) != 0) {
+        r->wlen = 0;
+        return ckpt_error_set(err, CKPT_E_IO, (int64_t)lh, "zip: cannot read the local header at %llu",
+                              (unsigned long long)lh);
+    }
+    r->wstart = lh;
+    r->wlen = wend - lh;
+    *out = r->buf;
     return CKPT_OK;
 }
 
 /* ---------------------------------------------------------------- members */
 
 typedef struct zmember {
-    const char *name;     /* libzip's (lives while za is open) */
+    const char *name;     /* full name (zdir.names, lives during the open) */
     uint64_t index;
     uint64_t data_off;    /* first byte of the (possibly compressed) data in f->map */
     uint64_t size, comp_size;
     int stored;
 } zmember;
 
-/* Stat member `i` and locate its data from the local header. */
-static ckpt_status member_at(const ckpt_file *f, zip_t *za, const cd_entry *cd, uint64_t i, zmember *mb,
-                             ckpt_error *err) {
-    zip_stat_t sb;
-    zip_stat_init(&sb);
-    if (zip_stat_index(za, i, ZIP_FL_ENC_RAW, &sb) != 0 || !(sb.valid & ZIP_STAT_NAME) ||
-        !(sb.valid & ZIP_STAT_SIZE) || !(sb.valid & ZIP_STAT_COMP_SIZE) || !(sb.valid & ZIP_STAT_COMP_METHOD))
-        return ckpt_error_set(err, CKPT_E_FORMAT, -1, "zip: cannot stat member %llu", (unsigned long long)i);
-    mb->name = sb.name;
+/* Member `i`: sizes and method from the directory, data start from the
+   local header (its name must equal the central one). */
+static ckpt_status member_at(ckpt_file *f, lh_reader *r, uint64_t i, zmember *mb, ckpt_error *err) {
+    const cd_entry *c = &r->d->e[i];
+    const char *name = c->name;
+    mb->name = name;
     mb->index = i;
-    mb->size = sb.size;
-    mb->comp_size = sb.comp_size;
-    mb->stored = sb.comp_method == ZIP_CM_STORE;
-    if ((sb.valid & ZIP_STAT_ENCRYPTION_METHOD) && sb.encryption_method != ZIP_EM_NONE) {
-        ckpt_error_member(err, sb.name);
-        return ckpt_error_set(err, CKPT_E_UNSUPPORTED, -1, "zip: member '%s' is encrypted", sb.name);
+    mb->size = c->size;
+    mb->comp_size = c->comp_size;
+    mb->stored = c->method == 0;
+    if ((c->flags & 1u) || c->method == ZIP_METHOD_AES) {
+        ckpt_error_member(err, name);
+        return ckpt_error_set(err, CKPT_E_UNSUPPORTED, -1, "zip: member '%s' is encrypted", name);
     }
     if (mb->stored && mb->size != mb->comp_size) {
-        ckpt_error_member(err, sb.name);
-        return ckpt_error_set(err, CKPT_E_FORMAT, -1, "zip: stored member '%s' has sizes %llu and %llu", sb.name,
+        ckpt_error_member(err, name);
+        return ckpt_error_set(err, CKPT_E_FORMAT, -1, "zip: stored member '%s' has sizes %llu and %llu", name,
                               (unsigned long long)mb->size, (unsigned long long)mb->comp_size);
     }
-    const uint8_t *m = f->map;
-    uint64_t len = f->map_len, lh = cd[i].lh;
-    size_t nl = strlen(sb.name);
-    if (nl != cd[i].name_len || memcmp(cd[i].name, sb.name, nl) != 0) {
-        ckpt_error_member(err, sb.name);
-        return ckpt_error_set(err, CKPT_E_FORMAT, -1, "zip: central directory entry %llu disagrees with libzip ('%s')",
-                              (unsigned long long)i, sb.name);
+    uint64_t len = f->map_len, lh = c->lh, nl = c->name_len;
+    if (lh > len || len - lh < ZIP_LH_SIZE) {
+        ckpt_error_member(err, name);
+        return ckpt_error_set(err, CKPT_E_TRUNCATED, (int64_t)lh, "zip: bad local header of '%s'", name);
     }
-    if (lh > len || len - lh < ZIP_LH_SIZE || memcmp(m + lh, "PK\3\4", 4) != 0) {
-        ckpt_error_member(err, sb.name);
-        return ckpt_error_set(err, lh > len || len - lh < ZIP_LH_SIZE ? CKPT_E_TRUNCATED : CKPT_E_FORMAT,
-                              (int64_t)lh, "zip: bad local header of '%s'", sb.name);
+    const uint8_t *h = NULL;
+    uint64_t avail = len - lh < ZIP_LH_SIZE + nl ? len - lh : ZIP_LH_SIZE + nl;
+    ckpt_status st = lh_bytes(f, r, i, lh, avail, &h, err);
+    if (st != CKPT_OK) {
+        ckpt_error_member(err, name);
+        return st;
     }
-    uint64_t lnl = rd16(m + lh + 26), lxl = rd16(m + lh + 28);
+    if (memcmp(h, "PK\3\4", 4) != 0) {
+        ckpt_error_member(err, name);
+        return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)lh, "zip: bad local header of '%s'", name);
+    }
+    uint64_t lnl = rd16(h + 26), lxl = rd16(h + 28);
     if (len - lh - ZIP_LH_SIZE < lnl + lxl) {
-        ckpt_error_member(err, sb.name);
-        return ckpt_error_set(err, CKPT_E_TRUNCATED, (int64_t)lh, "zip: local header of '%s' runs past the end",
-                              sb.name);
+        ckpt_error_member(err, name);
+        return ckpt_error_set(err, CKPT_E_TRUNCATED, (int64_t)lh, "zip: local header of '%s' runs past the end", name);
     }
-    if (lnl != nl || memcmp(m + lh + ZIP_LH_SIZE, sb.name, nl) != 0) {
-        ckpt_error_member(err, sb.name);
+    /* lnl == nl and lnl fits in the file: all 30 + nl bytes are in h */
+    if (lnl != nl || memcmp(h + ZIP_LH_SIZE, name, (size_t)nl) != 0) {
+        ckpt_error_member(err, name);
         return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)lh,
-                              "zip: local header name differs from the central directory's '%s'", sb.name);
+                              "zip: local header name differs from the central directory's '%s'", name);
     }
     mb->data_off = lh + ZIP_LH_SIZE + lnl + lxl;
     if (mb->data_off > len || len - mb->data_off < mb->comp_size) {
-        ckpt_error_member(err, sb.name);
+        ckpt_error_member(err, name);
         return ckpt_error_set(err, CKPT_E_TRUNCATED, (int64_t)mb->data_off,
-                              "zip: member '%s' (%llu bytes) runs past the end of the file", sb.name,
+                              "zip: member '%s' (%llu bytes) runs past the end of the file", name,
                               (unsigned long long)mb->comp_size);
     }
     return CKPT_OK;
 }
 
-/* Read a non-stored member whole through libzip into dst[size] (CRC checked
-   by libzip at the end of the stream). */
-static ckpt_status read_through(zip_t *za, const zmember *mb, uint8_t *dst, uint64_t size, ckpt_error *err) {
-    zip_file_t *zf = zip_fopen_index(za, mb->index, 0);
+/* libzip over the mapping, opened on first need; its entry count must be
+   the walk's (so indices agree; names are checked per member). */
+static ckpt_status lazy_za(ckpt_file *f, ckpt__torch *t, ckpt_error *err) {
+    if (t->za) return CKPT_OK;
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t *src = zip_source_buffer_create(f->map, f->map_len, 0, &ze);
+    if (!src) {
+        zip_error_fini(&ze);
+        return nomem(err);
+    }
+    zip_t *za = zip_open_from_source(src, ZIP_RDONLY, &ze);
+    if (!za) {
+        ckpt_status s = zip_error_code_zip(&ze) == ZIP_ER_MEMORY ? CKPT_E_NOMEM : CKPT_E_FORMAT;
+        ckpt_error_set(err, s, -1, "zip: libzip cannot open the archive to inflate a member: %s",
+                       zip_error_strerror(&ze));
+        zip_source_free(src);
+        zip_error_fini(&ze);
+        return s;
+    }
+    zip_error_fini(&ze);
+    zip_int64_t n = zip_get_num_entries(za, 0);
+    if (n < 0 || (uint64_t)n != t->zip_entries) {
+        zip_discard(za);
+        return ckpt_error_set(err, CKPT_E_FORMAT, -1, "zip: libzip lists %lld entries, the central directory %llu",
+                              (long long)n, (unsigned long long)t->zip_entries);
+    }
+    t->za = za;
+    return CKPT_OK;
+}
+
+/* Read non-stored member `index` (name = top + rel) whole through libzip
+   into dst[size] (CRC checked by libzip at the end of the stream).  Errors
+   name `rel`. */
+static ckpt_status read_through(ckpt_file *f, ckpt__torch *t, uint64_t index, const char *top, const char *rel,
+                                uint64_t data_off, uint8_t *dst, uint64_t size, ckpt_error *err) {
+    ckpt_status st = lazy_za(f, t, err);
+    if (st != CKPT_OK) {
+        ckpt_error_member(err, rel);
+        return st;
+    }
+    zip_t *za = t->za;
+    const char *raw = zip_get_name(za, index, ZIP_FL_ENC_RAW);
+    size_t tl = strlen(top);
+    if (!raw || strncmp(raw, top, tl) != 0 || strcmp(raw + tl, rel) != 0) {
+        ckpt_error_member(err, rel);
+        return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)data_off,
+                              "zip: central directory entry %llu disagrees with libzip ('%s')",
+                              (unsigned long long)index, raw ? raw : "?");
+    }
+    zip_file_t *zf = zip_fopen_index(za, index, 0);
     if (!zf) {
         zip_error_t *ze = zip_get_error(za);
         int code = ze ? zip_error_code_zip(ze) : 0;
-        ckpt_error_member(err, mb->name);
-        return ckpt_error_set(err, code == ZIP_ER_COMPNOTSUPP ? CKPT_E_UNSUPPORTED : CKPT_E_FORMAT, (int64_t)mb->data_off,
-                              "zip: cannot open member '%s': %s", mb->name, ze ? zip_error_strerror(ze) : "?");
+        ckpt_error_member(err, rel);
+        return ckpt_error_set(err, code == ZIP_ER_COMPNOTSUPP ? CKPT_E_UNSUPPORTED : CKPT_E_FORMAT, (int64_t)data_off,
+                              "zip: cannot open member '%s': %s", rel, ze ? zip_error_strerror(ze) : "?");
     }
     uint64_t got = 0;
-    ckpt_status st = CKPT_OK;
     for (;;) {
         uint8_t extra;
         uint64_t want = size - got < ZIP_READ_CHUNK ? size - got : ZIP_READ_CHUNK;
@@ -215,34 +413,34 @@ static ckpt_status read_through(zip_t *za, const zmember *mb, uint8_t *dst, uint
         if (r < 0) {
             zip_error_t *ze = zip_file_get_error(zf);
             int code = ze ? zip_error_code_zip(ze) : 0;
-            st = ckpt_error_set(err, code == ZIP_ER_CRC ? CKPT_E_CRC : CKPT_E_CODEC, (int64_t)mb->data_off,
-                                "zip: member '%s': %s", mb->name, ze ? zip_error_strerror(ze) : "read error");
+            st = ckpt_error_set(err, code == ZIP_ER_CRC ? CKPT_E_CRC : CKPT_E_CODEC, (int64_t)data_off,
+                                "zip: member '%s': %s", rel, ze ? zip_error_strerror(ze) : "read error");
             break;
         }
         if (!want) {
             if (r != 0)
-                st = ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)mb->data_off,
-                                    "zip: member '%s' holds more than its declared %llu bytes", mb->name,
+                st = ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)data_off,
+                                    "zip: member '%s' holds more than its declared %llu bytes", rel,
                                     (unsigned long long)size);
             break;
         }
         if (r == 0) {
-            st = ckpt_error_set(err, CKPT_E_TRUNCATED, (int64_t)mb->data_off,
-                                "zip: member '%s' holds %llu of its declared %llu bytes", mb->name,
+            st = ckpt_error_set(err, CKPT_E_TRUNCATED, (int64_t)data_off,
+                                "zip: member '%s' holds %llu of its declared %llu bytes", rel,
                                 (unsigned long long)got, (unsigned long long)size);
             break;
         }
         got += (uint64_t)r;
     }
     zip_fclose(zf);
-    if (st != CKPT_OK) ckpt_error_member(err, mb->name);
+    if (st != CKPT_OK) ckpt_error_member(err, rel);
     return st;
 }
 
 /* Whole member bytes for metadata (pickles, model.json, small records):
    stored members point into the mapping, others are inflated into the graph
    arena (lives until close; the graph borrows from it). */
-static ckpt_status member_bytes(ckpt_file *f, zip_t *za, const zmember *mb, uint64_t max, const uint8_t **out,
+static ckpt_status member_bytes(ckpt_file *f, ckpt__torch *t, const zmember *mb, uint64_t max, const uint8_t **out,
                                 size_t *out_len, ckpt_error *err) {
     if (mb->size > max || mb->size > f->limits.max_decompressed || mb->size > SIZE_MAX - 1) {
         ckpt_error_member(err, mb->name);
@@ -256,7 +454,7 @@ static ckpt_status member_bytes(ckpt_file *f, zip_t *za, const zmember *mb, uint
     }
     uint8_t *buf = ckpt__g_alloc(f->graph, (size_t)mb->size + 1);
     if (!buf) return nomem(err);
-    ckpt_status st = read_through(za, mb, buf, mb->size, err);
+    ckpt_status st = read_through(f, t, mb->index, "", mb->name, mb->data_off, buf, mb->size, err);
     if (st != CKPT_OK) return st;
     buf[mb->size] = 0;
     *out = buf;
@@ -267,7 +465,7 @@ static ckpt_status member_bytes(ckpt_file *f, zip_t *za, const zmember *mb, uint
 /* The inflate hook of torch.c: a deflated storage into an aligned buffer. */
 static ckpt_status zip_inflate(ckpt_file *f, ckpt__tstorage *s, ckpt_error *err) {
     ckpt__torch *t = ckpt__torch_of(f);
-    if (!t || !t->za) return ckpt_error_set(err, CKPT_E_ARG, -1, "zip: archive closed");
+    if (!t || !t->zip_top) return ckpt_error_set(err, CKPT_E_ARG, -1, "zip: archive closed");
     if (s->nbytes > f->limits.max_decompressed || s->nbytes > SIZE_MAX - 64)
         return ckpt_error_set(err, CKPT_E_LIMIT, (int64_t)s->file_offset,
                               "zip: storage '%s' of %llu bytes exceeds max_decompressed", s->member,
@@ -277,12 +475,7 @@ static ckpt_status zip_inflate(ckpt_file *f, ckpt__tstorage *s, ckpt_error *err)
     if (!buf)
         return ckpt_error_set(err, CKPT_E_NOMEM, -1, "zip: cannot allocate %llu bytes for '%s'",
                               (unsigned long long)s->nbytes, s->member);
-    zmember mb;
-    memset(&mb, 0, sizeof mb);
-    mb.name = s->member;
-    mb.index = s->zip_index;
-    mb.data_off = s->file_offset;
-    ckpt_status st = read_through(t->za, &mb, buf, s->nbytes, err);
+    ckpt_status st = read_through(f, t, s->zip_index, t->zip_top, s->member, s->file_offset, buf, s->nbytes, err);
     if (st != CKPT_OK) {
         ckpt__aligned_free(&f->alloc, buf);
         return st;
@@ -482,11 +675,11 @@ static int rel_is(const char *rel, const char *name) { return strcmp(rel, name) 
 static int rel_under(const char *rel, const char *dir) { return strncmp(rel, dir, strlen(dir)) == 0 && rel[strlen(dir)]; }
 
 /* A short text record as a fact (trailing whitespace dropped). */
-static ckpt_status small_fact(ckpt_file *f, zip_t *za, const zmember *mb, const char *key, char *out, size_t cap,
+static ckpt_status small_fact(ckpt_file *f, ckpt__torch *t, const zmember *mb, const char *key, char *out, size_t cap,
                               ckpt_error *err) {
     const uint8_t *b;
     size_t n;
-    ckpt_status st = member_bytes(f, za, mb, CKPT__TORCH_SMALL_RECORD, &b, &n, err);
+    ckpt_status st = member_bytes(f, t, mb, CKPT__TORCH_SMALL_RECORD, &b, &n, err);
     if (st != CKPT_OK) return st;
     if (n >= cap) n = cap - 1;
     size_t k = 0;
@@ -497,46 +690,41 @@ static ckpt_status small_fact(ckpt_file *f, zip_t *za, const zmember *mb, const 
     return CKPT_OK;
 }
 
-static ckpt_status open_torch(ckpt_file *f, zip_t *za, uint64_t n, ckpt_error *err) {
+/* A torch archive whose directory is d (walked; lives during the call). */
+static ckpt_status open_torch(ckpt_file *f, const zdir *d, ckpt_error *err) {
     ckpt__torch *t;
     ckpt_status st = ckpt__torch_attach(f, &t, err);
-    if (st != CKPT_OK) {
-        zip_discard(za);
-        return st;
-    }
-    t->za = za;
+    if (st != CKPT_OK) return st;
     t->extra_free = zip_extra_free;
     t->inflate = zip_inflate;
+    t->zip_entries = d->n;
     f->format = CKPT_FMT_TORCH_ZIP;
-
-    cd_entry *cd = ckpt__calloc(&f->alloc, (size_t)n, sizeof *cd);
-    if (!cd) return nomem(err);
-    st = cd_walk(f, cd, n, err);
+    const uint64_t n = d->n;
 
     /* top folder: that of the first member */
     char top[ZIP_MAX_TOP + 2];
     size_t tl = 0;
-    if (st == CKPT_OK) {
-        const char *first = zip_get_name(za, 0, ZIP_FL_ENC_RAW);
-        const char *sl = first ? strchr(first, '/') : NULL;
+    {
+        const char *first = d->e[0].name;
+        const char *sl = strchr(first, '/');
         if (!sl || sl == first || (size_t)(sl - first) > ZIP_MAX_TOP)
-            st = ckpt_error_set(err, CKPT_E_FORMAT, -1, "zip: first member '%s' is not in a top folder (not a torch archive)",
-                                first ? first : "?");
-        else {
-            tl = (size_t)(sl - first) + 1;
-            memcpy(top, first, tl);
-            top[tl] = 0;
-        }
+            return ckpt_error_set(err, CKPT_E_FORMAT, -1,
+                                  "zip: first member '%s' is not in a top folder (not a torch archive)", first);
+        tl = (size_t)(sl - first) + 1;
+        memcpy(top, first, tl);
+        top[tl] = 0;
+        char *kept = ckpt__g_alloc(f->graph, tl + 1);
+        if (!kept) return nomem(err);
+        memcpy(kept, top, tl + 1);
+        t->zip_top = kept;
     }
+    lh_reader lr;
+    lh_init(f, d, &lr);
     zmember pkl, consts, mjson, bo;
     int has_pkl = 0, has_consts = 0, has_mjson = 0, has_bo = 0;
     uint64_t ncode = 0, nrec = 0, ncopied = 0, nforeign = 0;
     for (uint64_t i = 0; st == CKPT_OK && i < n; i++) {
-        const char *name = zip_get_name(za, i, ZIP_FL_ENC_RAW);
-        if (!name) {
-            st = ckpt_error_set(err, CKPT_E_FORMAT, -1, "zip: member %llu has no name", (unsigned long long)i);
-            break;
-        }
+        const char *name = d->e[i].name;
         if (strncmp(name, top, tl) != 0) {
             nforeign++; /* torch reads only under the top folder */
             continue;
@@ -550,7 +738,7 @@ static ckpt_status open_torch(ckpt_file *f, zip_t *za, uint64_t n, ckpt_error *e
         if (rel_under(rel, "code/")) ncode++;
         if (!storage && !meta) continue;
         zmember mb;
-        st = member_at(f, za, cd, i, &mb, err);
+        st = member_at(f, &lr, i, &mb, err);
         if (st != CKPT_OK) break;
         if ((rel_is(rel, "data.pkl") && has_pkl) || (rel_is(rel, "constants.pkl") && has_consts) ||
             (rel_is(rel, "model.json") && has_mjson) || (rel_is(rel, "byteorder") && has_bo)) {
@@ -568,13 +756,13 @@ static ckpt_status open_torch(ckpt_file *f, zip_t *za, uint64_t n, ckpt_error *e
                               : rel_is(rel, ".format_version")                      ? "format version"
                               : rel_is(rel, ".storage_alignment")                   ? "storage alignment"
                                                                                      : "serialization id";
-            st = small_fact(f, za, &mb, key, buf, sizeof buf, err);
+            st = small_fact(f, t, &mb, key, buf, sizeof buf, err);
         } else {
             ckpt__tstorage *s;
             int added = 0;
             st = ckpt__torch_storage(f, t, rel, strlen(rel), &s, &added, err);
             if (st != CKPT_OK) break;
-            if (!added) { /* a name listed twice: libzip refuses those, be safe */
+            if (!added) { /* a name listed twice */
                 ckpt_error_member(err, name);
                 st = ckpt_error_set(err, CKPT_E_FORMAT, -1, "zip: record '%s' listed twice", name);
                 break;
@@ -597,16 +785,16 @@ static ckpt_status open_torch(ckpt_file *f, zip_t *za, uint64_t n, ckpt_error *e
             }
         }
     }
-    ckpt__free(&f->alloc, cd, (size_t)n * sizeof *cd);
+    lh_fini(f, &lr);
     if (st != CKPT_OK) return st;
 
     char buf[CKPT__TORCH_SMALL_RECORD + 1];
     if (has_bo) { /* exactly "little" or "big" (torch writes sys.byteorder) */
         const uint8_t *b;
         size_t bn;
-        st = member_bytes(f, za, &bo, CKPT__TORCH_SMALL_RECORD, &b, &bn, err);
+        st = member_bytes(f, t, &bo, CKPT__TORCH_SMALL_RECORD, &b, &bn, err);
         if (st != CKPT_OK) return st;
-        st = small_fact(f, za, &bo, NULL, buf, sizeof buf, err);
+        st = small_fact(f, t, &bo, NULL, buf, sizeof buf, err);
         if (st != CKPT_OK) return st;
         if (bn == 3 && memcmp(b, "big", 3) == 0) t->big_endian = 1;
         else if (bn != 6 || memcmp(b, "little", 6) != 0) {
@@ -639,7 +827,7 @@ static ckpt_status open_torch(ckpt_file *f, zip_t *za, uint64_t n, ckpt_error *e
     if (has_pkl) {
         const uint8_t *p;
         size_t pl;
-        st = member_bytes(f, za, &pkl, ZIP_MAX_META, &p, &pl, err);
+        st = member_bytes(f, t, &pkl, ZIP_MAX_META, &p, &pl, err);
         if (st != CKPT_OK) return st;
         ckpt_value *root = NULL;
         ckpt_pickle_info info;
@@ -657,7 +845,7 @@ static ckpt_status open_torch(ckpt_file *f, zip_t *za, uint64_t n, ckpt_error *e
     if (has_consts) {
         const uint8_t *p;
         size_t pl;
-        st = member_bytes(f, za, &consts, ZIP_MAX_META, &p, &pl, err);
+        st = member_bytes(f, t, &consts, ZIP_MAX_META, &p, &pl, err);
         if (st != CKPT_OK) return st;
         ckpt_value *root = NULL;
         ckpt_pickle_info info;
@@ -673,7 +861,7 @@ static ckpt_status open_torch(ckpt_file *f, zip_t *za, uint64_t n, ckpt_error *e
     if (has_mjson && !has_pkl) {
         const uint8_t *p;
         size_t pl;
-        st = member_bytes(f, za, &mjson, ZIP_MAX_META, &p, &pl, err);
+        st = member_bytes(f, t, &mjson, ZIP_MAX_META, &p, &pl, err);
         if (st != CKPT_OK) return st;
         if (ckpt__file_add_fact(f, "TorchScript format", "model.json (torch 1.0-1.2)") != CKPT_OK) return nomem(err);
         st = ts_model_json(f, t, p, pl, err);
@@ -692,15 +880,16 @@ static int ends_with(const char *s, const char *suf) {
     return a >= b && memcmp(s + a - b, suf, b) == 0;
 }
 
-ckpt_status ckpt__open_zip(ckpt_file *f, ckpt_error *err) {
-    if (f->map_len < ZIP_EOCD_SIZE)
-        return ckpt_error_set(err, CKPT_E_TRUNCATED, 0, "zip: %zu bytes cannot hold a zip archive", f->map_len);
+/* libzip over the mapping, for npz.c (and for the error of an archive the
+   own walk refuses: statuses as libzip reports them). */
+static zip_t *open_libzip(ckpt_file *f, ckpt_status *st, ckpt_error *err) {
     zip_error_t ze;
     zip_error_init(&ze);
     zip_source_t *src = zip_source_buffer_create(f->map, f->map_len, 0, &ze);
     if (!src) {
         zip_error_fini(&ze);
-        return nomem(err);
+        *st = nomem(err);
+        return NULL;
     }
     zip_t *za = zip_open_from_source(src, ZIP_RDONLY, &ze);
     if (!za) {
@@ -718,27 +907,68 @@ ckpt_status ckpt__open_zip(ckpt_file *f, ckpt_error *err) {
                        s == CKPT_E_TRUNCATED ? " (truncated file?)" : "");
         zip_source_free(src);
         zip_error_fini(&ze);
-        return s;
+        *st = s;
+        return NULL;
     }
     zip_error_fini(&ze);
     zip_int64_t n = zip_get_num_entries(za, 0);
     if (n <= 0) {
         zip_discard(za);
-        return ckpt_error_set(err, n < 0 ? CKPT_E_FORMAT : CKPT_E_FORMAT, -1, "zip: archive has no members");
+        *st = ckpt_error_set(err, CKPT_E_FORMAT, -1, "zip: archive has no members");
+        return NULL;
     }
     if ((uint64_t)n > f->limits.max_arrays + 64u) {
         zip_discard(za);
-        return ckpt_error_set(err, CKPT_E_LIMIT, -1, "zip: %lld members exceed the limit", (long long)n);
+        *st = ckpt_error_set(err, CKPT_E_LIMIT, -1, "zip: %lld members exceed the limit", (long long)n);
+        return NULL;
     }
-    int npz = 1;
-    for (zip_int64_t i = 0; i < n && npz; i++) {
-        const char *name = zip_get_name(za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
-        npz = name && ends_with(name, ".npy");
-    }
-    if (npz) {
-        ckpt_status st = ckpt__open_npz(f, za, err);
+    *st = CKPT_OK;
+    return za;
+}
+
+static ckpt_status open_npz(ckpt_file *f, zip_t *za, ckpt_error *err) {
+    ckpt_status st = ckpt__open_npz(f, za, err);
+    zip_discard(za);
+    return st;
+}
+
+ckpt_status ckpt__open_zip(ckpt_file *f, ckpt_error *err) {
+    if (f->map_len < ZIP_EOCD_SIZE)
+        return ckpt_error_set(err, CKPT_E_TRUNCATED, 0, "zip: %zu bytes cannot hold a zip archive", f->map_len);
+    zdir d;
+    ckpt_error werr;
+    ckpt_error_clear(&werr);
+    ckpt_status st = cd_walk(f, &d, &werr);
+    if (st != CKPT_OK) {
+        zdir_free(f, &d);
+        if (st == CKPT_E_NOMEM || st == CKPT_E_LIMIT) {
+            if (err) *err = werr;
+            return st;
+        }
+        /* refused by the own walk: libzip's verdict first (as before), and
+           .npz archives libzip reads still go to npz.c */
+        ckpt_status zst;
+        zip_t *za = open_libzip(f, &zst, err);
+        if (!za) return zst;
+        int npz = 1;
+        zip_int64_t n = zip_get_num_entries(za, 0);
+        for (zip_int64_t i = 0; i < n && npz; i++) {
+            const char *name = zip_get_name(za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
+            npz = name && ends_with(name, ".npy");
+        }
+        if (npz) return open_npz(f, za, err);
         zip_discard(za);
+        if (err) *err = werr;
         return st;
     }
-    return open_torch(f, za, (uint64_t)n, err);
+    int npz = 1;
+    for (uint64_t i = 0; i < d.n && npz; i++) npz = ends_with(d.e[i].name, ".npy");
+    if (npz) {
+        zdir_free(f, &d);
+        zip_t *za = open_libzip(f, &st, err);
+        return za ? open_npz(f, za, err) : st;
+    }
+    st = open_torch(f, &d, err);
+    zdir_free(f, &d);
+    return st;
 }
