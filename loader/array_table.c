@@ -694,12 +694,17 @@ static const uint8_t *elem_ptr(const ckpt_file *f, size_t i, uint64_t k, const c
         (a->info.state != CKPT_DATA_MAPPED && a->info.state != CKPT_DATA_COPIED))
         return NULL;
     int64_t off = 0;
-    uint64_t rem = k;
-    for (uint32_t d = a->info.ndim; d-- > 0;) {
-        uint64_t n = (uint64_t)a->shape[d];
-        uint64_t ix = rem % n;
-        rem /= n;
-        off += (int64_t)ix * a->strides[d];
+    if (a->info.ndim == 1) { /* the common case, without a division */
+        off = (int64_t)k * a->strides[0];
+    } else {
+        uint64_t rem = k;
+        for (uint32_t d = a->info.ndim; d-- > 0;) {
+            uint64_t n = (uint64_t)a->shape[d];
+            if (n == 1) continue;
+            uint64_t ix = rem % n;
+            rem /= n;
+            off += (int64_t)ix * a->strides[d];
+        }
     }
     *out = a;
     return (const uint8_t *)a->data + off;
@@ -787,28 +792,63 @@ static int scalar_f64(const ckpt_dtype_info *dt, const uint8_t *p, double *out) 
    when integral and inside int64.  CKPT_E_TYPE: not an integer or real type;
    CKPT_E_RANGE: the value is no int64. */
 static ckpt_status scalar_i64(const ckpt_dtype_info *dt, const uint8_t *p, int64_t *out) {
+    union {
+        uint8_t u8; int8_t i8; uint16_t u16; int16_t i16; uint32_t u32; int32_t i32;
+        uint64_t u64; int64_t i64;
+    } v;
     if (dt->nfields || dt->sub_ndim) return CKPT_E_TYPE;
-    switch (dt->type) {
+    size_t is = (size_t)dt->itemsize;
+    switch (dt->type) { /* integers directly (the common case: indices, flags) */
+    case CKPT_DT_BOOL:
+        memcpy(&v.u8, p, 1);
+        *out = v.u8 != 0;
+        return CKPT_OK;
+    case CKPT_DT_INT8: case CKPT_DT_QINT8:
+        memcpy(&v.i8, p, 1);
+        *out = v.i8;
+        return CKPT_OK;
+    case CKPT_DT_UINT8: case CKPT_DT_QUINT8: case CKPT_DT_QUINT4X2:
+        memcpy(&v.u8, p, 1);
+        *out = v.u8;
+        return CKPT_OK;
+    case CKPT_DT_INT16:
+        if (is < 2) return CKPT_E_TYPE;
+        memcpy(&v.i16, p, 2);
+        *out = v.i16;
+        return CKPT_OK;
+    case CKPT_DT_UINT16:
+        if (is < 2) return CKPT_E_TYPE;
+        memcpy(&v.u16, p, 2);
+        *out = v.u16;
+        return CKPT_OK;
+    case CKPT_DT_INT32: case CKPT_DT_QINT32:
+        if (is < 4) return CKPT_E_TYPE;
+        memcpy(&v.i32, p, 4);
+        *out = v.i32;
+        return CKPT_OK;
+    case CKPT_DT_UINT32:
+        if (is < 4) return CKPT_E_TYPE;
+        memcpy(&v.u32, p, 4);
+        *out = v.u32;
+        return CKPT_OK;
     case CKPT_DT_INT64: case CKPT_DT_DATETIME64: case CKPT_DT_TIMEDELTA64:
-        if (dt->itemsize < 8) return CKPT_E_TYPE;
-        memcpy(out, p, 8);
+        if (is < 8) return CKPT_E_TYPE;
+        memcpy(&v.i64, p, 8);
+        *out = v.i64;
         return CKPT_OK;
-    case CKPT_DT_UINT64: {
-        uint64_t u;
-        if (dt->itemsize < 8) return CKPT_E_TYPE;
-        memcpy(&u, p, 8);
-        if (u > (uint64_t)INT64_MAX) return CKPT_E_RANGE;
-        *out = (int64_t)u;
+    case CKPT_DT_UINT64:
+        if (is < 8) return CKPT_E_TYPE;
+        memcpy(&v.u64, p, 8);
+        if (v.u64 > (uint64_t)INT64_MAX) return CKPT_E_RANGE;
+        *out = (int64_t)v.u64;
         return CKPT_OK;
-    }
-    case CKPT_DT_COMPLEX64: case CKPT_DT_COMPLEX128:
-        return CKPT_E_TYPE;
-    default:
+    case CKPT_DT_FLOAT16: case CKPT_DT_BFLOAT16: case CKPT_DT_FLOAT32: case CKPT_DT_FLOAT64:
         break;
+    default:
+        return CKPT_E_TYPE;
     }
     double d;
     if (scalar_f64(dt, p, &d) != 0) return CKPT_E_TYPE;
-    /* every other type converts to double exactly; floats must be integral */
     if (!(d >= -0x1p63 && d < 0x1p63) || floor(d) != d) return CKPT_E_RANGE;
     *out = (int64_t)d;
     return CKPT_OK;
@@ -837,9 +877,12 @@ static ckpt_status field_ptr(const ckpt_file *f, size_t i, uint64_t k,
     const uint8_t *rec = elem_ptr(f, i, k, &a);
     if (!rec || !field) return CKPT_E_ARG;
     const ckpt_dtype_info *dt = a->info.dtype;
-    uint32_t j = 0;
-    while (j < dt->nfields && &dt->fields[j] != field) j++;
-    if (j == dt->nfields) return CKPT_E_ARG;
+    /* one of dt->fields: compared as addresses (no pointer arithmetic on a
+       pointer that may belong to another object) */
+    uintptr_t base = (uintptr_t)dt->fields, at = (uintptr_t)field;
+    if (!dt->fields || at < base || (at - base) % sizeof *field ||
+        (at - base) / sizeof *field >= dt->nfields)
+        return CKPT_E_ARG;
     const ckpt_dtype_info *fd = field->dtype;
     if (!fd) return CKPT_E_TYPE;
     if (fd->itemsize > dt->itemsize || field->offset > dt->itemsize - fd->itemsize)

@@ -138,8 +138,8 @@ static ckpt_status array_len(lctx *L, const ckpt_value *v, int64_t *n)
 static ckpt_status array_f64(lctx *L, const ckpt_value *v, int64_t want, double **out, int64_t *n)
 {
     const ckpt_array_info *a;
-    const void *d;
-    ckpt_status st = ckpt_tree_array(L->c->f, v, &a, &d, L->err);
+    size_t idx;
+    ckpt_status st = ckpt_tree_array(L->c->f, v, &idx, &a, L->err);
     if (st != CKPT_OK)
         return st;
     if ((want >= 0 && (int64_t)a->nelems != want) || a->nelems > (uint64_t)CKPT_TM_MAX_ESTIMATORS * 64)
@@ -148,9 +148,8 @@ static ckpt_status array_f64(lctx *L, const ckpt_value *v, int64_t want, double 
     double *p = malloc((a->nelems ? a->nelems : 1) * sizeof *p);
     if (!p)
         return ckpt_error_set(L->err, CKPT_E_NOMEM, -1, "out of memory");
-    for (uint64_t k = 0; k < a->nelems; k++) {
-        p[k] = ckpt_tree_elem_f64(a, d, k);
-    }
+    for (uint64_t k = 0; k < a->nelems; k++)
+        p[k] = ckpt_array_get_f64(L->c->f, idx, k);
     *out = p;
     if (n)
         *n = (int64_t)a->nelems;
@@ -160,8 +159,8 @@ static ckpt_status array_f64(lctx *L, const ckpt_value *v, int64_t want, double 
 static ckpt_status array_i64(lctx *L, const ckpt_value *v, int64_t **out, int64_t *n)
 {
     const ckpt_array_info *a;
-    const void *d;
-    ckpt_status st = ckpt_tree_array(L->c->f, v, &a, &d, L->err);
+    size_t idx;
+    ckpt_status st = ckpt_tree_array(L->c->f, v, &idx, &a, L->err);
     if (st != CKPT_OK)
         return st;
     if (a->nelems > (uint64_t)INT32_MAX)
@@ -170,8 +169,7 @@ static ckpt_status array_i64(lctx *L, const ckpt_value *v, int64_t **out, int64_
     if (!p)
         return ckpt_error_set(L->err, CKPT_E_NOMEM, -1, "out of memory");
     for (uint64_t k = 0; k < a->nelems; k++) {
-        p[k] = ckpt_tree_elem_i64(a, d, k);
-        if (p[k] == INT64_MIN) {
+        if (ckpt_array_get_i64(L->c->f, idx, k, &p[k]) != CKPT_OK) {
             free(p);
             return ckpt_error_set(L->err, CKPT_E_MODEL, -1, "index array holds a non-integer");
         }

@@ -188,8 +188,8 @@ static ckpt_status read_tfidf(ckpt_file *f, const ckpt_value *tf, const char *cl
             return ckpt_error_set(err, CKPT_E_MODEL, -1, "%s: neither idf_ nor _idf_diag", cls);
     }
     const ckpt_array_info *a;
-    const void *d;
-    st = ckpt_tree_array(f, src, &a, &d, err);
+    size_t idx;
+    st = ckpt_tree_array(f, src, &idx, &a, err);
     if (st != CKPT_OK)
         return st;
     int64_t n = a->ndim == 2 ? a->shape[1] : (a->ndim == 1 ? a->shape[0] : -1);
@@ -202,7 +202,7 @@ static ckpt_status read_tfidf(ckpt_file *f, const ckpt_value *tf, const char *cl
     if (!v->idf)
         return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
     for (int64_t k = 0; k < n; k++)
-        v->idf[k] = ckpt_tree_elem_f64(a, d, (uint64_t)k);
+        v->idf[k] = ckpt_array_get_f64(f, idx, (uint64_t)k);
     if (want < 0)
         v->n_features = n;
     return CKPT_OK;

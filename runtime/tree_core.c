@@ -59,119 +59,54 @@ ckpt_status ckpt_tree_normalize(ckpt_tree *t, ckpt_error *err)
     return CKPT_OK;
 }
 
-/* Numeric field of a structured record as int64 / double; -1 if not numeric. */
-static int field_i64(const uint8_t *rec, const ckpt_field_info *f, int64_t *out)
-{
-    const uint8_t *p = rec + f->offset;
-    switch (f->dtype->type) {
-    case CKPT_DT_INT64: {
-        int64_t x;
-        memcpy(&x, p, 8);
-        *out = x;
-        return 0;
-    }
-    case CKPT_DT_UINT64: {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        if (x > (uint64_t)INT64_MAX)
-            return -1;
-        *out = (int64_t)x;
-        return 0;
-    }
-    case CKPT_DT_INT32: {
-        int32_t x;
-        memcpy(&x, p, 4);
-        *out = x;
-        return 0;
-    }
-    case CKPT_DT_UINT32: {
-        uint32_t x;
-        memcpy(&x, p, 4);
-        *out = x;
-        return 0;
-    }
-    case CKPT_DT_INT16: {
-        int16_t x;
-        memcpy(&x, p, 2);
-        *out = x;
-        return 0;
-    }
-    case CKPT_DT_UINT16: {
-        uint16_t x;
-        memcpy(&x, p, 2);
-        *out = x;
-        return 0;
-    }
-    case CKPT_DT_INT8:
-        *out = (int8_t)p[0];
-        return 0;
-    case CKPT_DT_UINT8:
-    case CKPT_DT_BOOL:
-        *out = p[0];
-        return 0;
-    default:
-        return -1;
-    }
-}
-
-static int field_f64(const uint8_t *rec, const ckpt_field_info *f, double *out)
-{
-    const uint8_t *p = rec + f->offset;
-    if (f->dtype->type == CKPT_DT_FLOAT64) {
-        memcpy(out, p, 8);
-        return 0;
-    }
-    if (f->dtype->type == CKPT_DT_FLOAT32) {
-        float x;
-        memcpy(&x, p, 4);
-        *out = x;
-        return 0;
-    }
-    int64_t i;
-    if (field_i64(rec, f, &i) != 0)
-        return -1;
-    *out = (double)i;
-    return 0;
-}
-
-/* Look up a field and check it fits in the record. */
+/* Look up a field of the `nodes` records (its values are read, and checked,
+   by ckpt_array_field_f64 / _i64). */
 static const ckpt_field_info *get_field(const ckpt_array_info *a, const char *name, int required,
                                         ckpt_error *err, ckpt_status *st)
 {
     const ckpt_field_info *f = ckpt_dtype_field(a->dtype, name);
-    if (!f) {
-        if (required)
-            *st = ckpt_error_set(err, CKPT_E_MODEL, -1, "tree nodes: no field '%s' in dtype %s",
-                                 name, a->dtype->str);
-        return NULL;
-    }
-    if (!f->dtype || f->dtype->itemsize > a->dtype->itemsize ||
-        f->offset > a->dtype->itemsize - f->dtype->itemsize || f->dtype->nfields ||
-        f->dtype->sub_ndim) {
-        *st = ckpt_error_set(err, CKPT_E_MODEL, -1, "tree nodes: field '%s' malformed", name);
-        return NULL;
-    }
+    if (!f && required)
+        *st = ckpt_error_set(err, CKPT_E_MODEL, -1, "tree nodes: no field '%s' in dtype %s", name,
+                             a->dtype->str);
     return f;
 }
 
-/* The structured `nodes` array: 1-D, contiguous records. */
-static ckpt_status nodes_array(ckpt_file *f, const ckpt_value *v, const ckpt_array_info **a,
-                               const uint8_t **data, ckpt_error *err)
+/* Field fl of node i as int64 / double; 0, or -1 with err naming the node. */
+static int node_i64(ckpt_file *f, size_t idx, int64_t i, const ckpt_field_info *fl, int64_t *out,
+                    ckpt_error *err)
 {
-    const void *d;
-    ckpt_status st = ckpt_tree_array(f, v, a, &d, err);
+    ckpt_status st = ckpt_array_field_i64(f, idx, (uint64_t)i, fl, out);
+    if (st == CKPT_OK)
+        return 0;
+    ckpt_error_set(err, CKPT_E_MODEL, -1, "tree nodes: node %lld field '%s' unreadable (%s)",
+                   (long long)i, fl->name, ckpt_status_str(st));
+    return -1;
+}
+
+static int node_f64(ckpt_file *f, size_t idx, int64_t i, const ckpt_field_info *fl, double *out,
+                    ckpt_error *err)
+{
+    ckpt_status st = ckpt_array_field_f64(f, idx, (uint64_t)i, fl, out);
+    if (st == CKPT_OK)
+        return 0;
+    ckpt_error_set(err, CKPT_E_MODEL, -1, "tree nodes: node %lld field '%s' unreadable (%s)",
+                   (long long)i, fl->name, ckpt_status_str(st));
+    return -1;
+}
+
+/* The structured `nodes` array: 1-D records, data resolved. */
+static ckpt_status nodes_array(ckpt_file *f, const ckpt_value *v, size_t *idx,
+                               const ckpt_array_info **a, ckpt_error *err)
+{
+    ckpt_status st = ckpt_tree_array(f, v, idx, a, err);
     if (st != CKPT_OK)
         return st;
     const ckpt_array_info *ai = *a;
-    if (ai->ndim != 1 || !ai->dtype || ai->dtype->type != CKPT_DT_VOID || !ai->dtype->nfields ||
-        ai->dtype->itemsize == 0 || ai->strides[0] != (int64_t)ai->dtype->itemsize ||
-        ai->nbytes != ai->nelems * ai->dtype->itemsize)
-        return ckpt_error_set(err, CKPT_E_MODEL, -1,
-                              "tree nodes: expected a 1-D contiguous structured array");
+    if (ai->ndim != 1 || !ai->dtype || ai->dtype->type != CKPT_DT_VOID || !ai->dtype->nfields)
+        return ckpt_error_set(err, CKPT_E_MODEL, -1, "tree nodes: expected a 1-D structured array");
     if ((int64_t)ai->nelems > CKPT_TREE_MAX_NODES || ai->nelems == 0)
         return ckpt_error_set(err, CKPT_E_LIMIT, -1, "tree nodes: %llu nodes",
                               (unsigned long long)ai->nelems);
-    *data = d;
     return CKPT_OK;
 }
 
@@ -267,12 +202,11 @@ ckpt_status ckpt_tree_load(ckpt_file *f, const ckpt_value *obj, ckpt_tree *t, ck
         return ckpt_error_set(err, CKPT_E_MODEL, -1, "Tree: bad (n_features, n_classes, n_outputs)");
     const ckpt_value *state = ckpt_value_state(obj);
     const ckpt_array_info *na, *va;
-    const uint8_t *nd;
-    const void *vd;
-    ckpt_status st = nodes_array(f, ckpt_dict_get(state, "nodes"), &na, &nd, err);
+    size_t ni, vi;
+    ckpt_status st = nodes_array(f, ckpt_dict_get(state, "nodes"), &ni, &na, err);
     if (st != CKPT_OK)
         return st;
-    st = ckpt_tree_array(f, ckpt_dict_get(state, "values"), &va, &vd, err);
+    st = ckpt_tree_array(f, ckpt_dict_get(state, "values"), &vi, &va, err);
     if (st != CKPT_OK)
         return st;
     int64_t n = (int64_t)na->nelems, node_count;
@@ -305,14 +239,13 @@ ckpt_status ckpt_tree_load(ckpt_file *f, const ckpt_value *obj, ckpt_tree *t, ck
         return ckpt_error_set(err, CKPT_E_NOMEM, -1, "Tree: out of memory");
     }
     for (int64_t i = 0; i < n; i++) {
-        const uint8_t *rec = nd + (size_t)i * na->dtype->itemsize;
         int64_t l, r, feat, ms = 0, ns = 0;
         double thr;
-        if (field_i64(rec, fl, &l) || field_i64(rec, fr, &r) || field_i64(rec, ff, &feat) ||
-            field_f64(rec, ft, &thr) || (fm && field_i64(rec, fm, &ms)) ||
-            (fs && field_i64(rec, fs, &ns))) {
+        if (node_i64(f, ni, i, fl, &l, err) || node_i64(f, ni, i, fr, &r, err) ||
+            node_i64(f, ni, i, ff, &feat, err) || node_f64(f, ni, i, ft, &thr, err) ||
+            (fm && node_i64(f, ni, i, fm, &ms, err)) || (fs && node_i64(f, ni, i, fs, &ns, err))) {
             ckpt_tree_free(t);
-            return ckpt_error_set(err, CKPT_E_MODEL, -1, "Tree: node %lld unreadable", (long long)i);
+            return CKPT_E_MODEL;
         }
         ckpt_tree_node *o = &t->nodes[i];
         if (l == -1 && r == -1) {
@@ -334,7 +267,7 @@ ckpt_status ckpt_tree_load(ckpt_file *f, const ckpt_value *obj, ckpt_tree *t, ck
             t->n_node_samples[i] = ns;
     }
     for (size_t k = 0; k < nv; k++)
-        t->value[k] = ckpt_tree_elem_f64(va, vd, k);
+        t->value[k] = ckpt_array_get_f64(f, vi, k);
     st = check_topology(t, err);
     if (st == CKPT_OK)
         st = build_fast(t, 0, err);
@@ -348,8 +281,8 @@ ckpt_status ckpt_tree_load_hgb(ckpt_file *f, const ckpt_value *obj, int64_t n_fe
 {
     memset(t, 0, sizeof *t);
     const ckpt_array_info *na;
-    const uint8_t *nd;
-    ckpt_status st = nodes_array(f, ckpt_value_attr(obj, "nodes"), &na, &nd, err);
+    size_t ni;
+    ckpt_status st = nodes_array(f, ckpt_value_attr(obj, "nodes"), &ni, &na, err);
     if (st != CKPT_OK)
         return st;
     st = CKPT_OK;
@@ -380,8 +313,8 @@ ckpt_status ckpt_tree_load_hgb(ckpt_file *f, const ckpt_value *obj, int64_t n_fe
     const ckpt_value *bv = ckpt_value_attr(obj, "raw_left_cat_bitsets");
     if (bv && ckpt_value_kind(bv) != CKPT_K_NONE) {
         const ckpt_array_info *ba;
-        const void *bd;
-        st = ckpt_tree_array(f, bv, &ba, &bd, err);
+        size_t bi;
+        st = ckpt_tree_array(f, bv, &bi, &ba, err);
         if (st != CKPT_OK) {
             ckpt_tree_free(t);
             return st;
@@ -398,22 +331,28 @@ ckpt_status ckpt_tree_load_hgb(ckpt_file *f, const ckpt_value *obj, int64_t n_fe
                 return ckpt_error_set(err, CKPT_E_NOMEM, -1, "predictor: out of memory");
             }
             for (int64_t k = 0; k < t->n_bitsets * 8; k++) {
-                int64_t w = ckpt_tree_elem_i64(ba, bd, (uint64_t)k);
-                t->cat_bitsets[k] = (uint32_t)(w < 0 ? 0 : w);
+                int64_t w;
+                if (ckpt_array_get_i64(f, bi, (uint64_t)k, &w) != CKPT_OK || w < 0 ||
+                    w > (int64_t)UINT32_MAX) {
+                    ckpt_tree_free(t);
+                    return ckpt_error_set(err, CKPT_E_MODEL, -1,
+                                          "predictor: raw_left_cat_bitsets word %lld is no uint32",
+                                          (long long)k);
+                }
+                t->cat_bitsets[k] = (uint32_t)w;
             }
         }
     }
     for (int64_t i = 0; i < n; i++) {
-        const uint8_t *rec = nd + (size_t)i * na->dtype->itemsize;
         int64_t l, r, feat, ms, leaf, cat = 0, bs = 0;
         double thr, val;
-        if (field_f64(rec, fv, &val) || field_i64(rec, ff, &feat) || field_f64(rec, ft, &thr) ||
-            field_i64(rec, fm, &ms) || field_i64(rec, fl, &l) || field_i64(rec, fr, &r) ||
-            field_i64(rec, fi, &leaf) || (fc && field_i64(rec, fc, &cat)) ||
-            (fb && field_i64(rec, fb, &bs))) {
+        if (node_f64(f, ni, i, fv, &val, err) || node_i64(f, ni, i, ff, &feat, err) ||
+            node_f64(f, ni, i, ft, &thr, err) || node_i64(f, ni, i, fm, &ms, err) ||
+            node_i64(f, ni, i, fl, &l, err) || node_i64(f, ni, i, fr, &r, err) ||
+            node_i64(f, ni, i, fi, &leaf, err) || (fc && node_i64(f, ni, i, fc, &cat, err)) ||
+            (fb && node_i64(f, ni, i, fb, &bs, err))) {
             ckpt_tree_free(t);
-            return ckpt_error_set(err, CKPT_E_MODEL, -1, "predictor: node %lld unreadable",
-                                  (long long)i);
+            return CKPT_E_MODEL;
         }
         ckpt_tree_node *o = &t->nodes[i];
         t->value[i] = val;

@@ -9,8 +9,9 @@
  *   - children are strictly greater than their parent and < n_nodes (that is
  *     how scikit-learn numbers nodes), so a walk ends in <= n_nodes steps;
  *   - leaves have left == -1.
- * Node fields are read BY NAME from the structured dtype of `nodes`, so
- * missing_go_to_left (sklearn >= 1.3) and record-size changes are handled.
+ * Node fields are read BY NAME from the structured dtype of `nodes`
+ * (ckpt_dtype_field + ckpt_array_field_*), so missing_go_to_left
+ * (sklearn >= 1.3) and record-size changes are handled.
  */
 #ifndef CKPT_TREE_INTERNAL_H
 #define CKPT_TREE_INTERNAL_H
@@ -149,11 +150,10 @@ ckpt_status ckpt_tree_to_f32(const double *X, int64_t n, int64_t nf, float *out,
 /* int/float/bool or numpy scalar -> int64 / double.  0 ok, -1 not a number. */
 int ckpt_tree_num_i64(const ckpt_value *v, int64_t *out);
 int ckpt_tree_num_f64(const ckpt_value *v, double *out);
-/* Array made from graph node v: info + data (native order), or CKPT_E_*. */
-ckpt_status ckpt_tree_array(ckpt_file *f, const ckpt_value *v, const ckpt_array_info **info,
-                            const void **data, ckpt_error *err);
-/* Element k of a numeric array as double / int64. */
-double ckpt_tree_elem_f64(const ckpt_array_info *a, const void *data, uint64_t k);
-int64_t ckpt_tree_elem_i64(const ckpt_array_info *a, const void *data, uint64_t k);
+/* Array made from graph node v: its index in the file's array table and its
+   info, data resolved (read elements with ckpt_array_get_f64 / _i64 and
+   ckpt_array_field_f64 / _i64), or CKPT_E_*. */
+ckpt_status ckpt_tree_array(ckpt_file *f, const ckpt_value *v, size_t *idx,
+                            const ckpt_array_info **info, ckpt_error *err);
 
 #endif

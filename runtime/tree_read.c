@@ -2,7 +2,8 @@
  * tree_read.c - reading numbers and arrays out of estimator state for the
  * tree, ensemble and text code: Python ints/floats/bools, numpy scalars
  * (numpy.core.multiarray.scalar(dtype, bytes)), and arrays resolved through
- * the file's array table.
+ * the file's array table (their elements are read with the public
+ * ckpt_array_get_f64 / _i64 / ckpt_array_field_*).
  */
 #include <math.h>
 #include <string.h>
@@ -178,150 +179,17 @@ int ckpt_tree_num_f64(const ckpt_value *v, double *out)
     }
 }
 
-ckpt_status ckpt_tree_array(ckpt_file *f, const ckpt_value *v, const ckpt_array_info **info,
-                            const void **data, ckpt_error *err)
+ckpt_status ckpt_tree_array(ckpt_file *f, const ckpt_value *v, size_t *idx,
+                            const ckpt_array_info **info, ckpt_error *err)
 {
-    size_t idx;
-    if (!v || ckpt_file_array_of(f, v, &idx) != CKPT_OK)
+    if (!v || ckpt_file_array_of(f, v, idx) != CKPT_OK)
         return ckpt_error_set(err, CKPT_E_MODEL, -1, "expected a numpy array");
-    const ckpt_array_info *a = ckpt_file_array(f, idx);
+    const ckpt_array_info *a = ckpt_file_array(f, *idx);
     if (!a)
         return ckpt_error_set(err, CKPT_E_MODEL, -1, "array table entry missing");
-    ckpt_status st = ckpt_array_data(f, idx, data, err);
+    ckpt_status st = ckpt_array_data(f, *idx, NULL, err);
     if (st != CKPT_OK)
         return st;
     *info = a;
     return CKPT_OK;
-}
-
-/* Byte offset of element k (C order of the logical shape, honouring strides);
-   -1 when out of range or outside the data. */
-static int64_t elem_off(const ckpt_array_info *a, uint64_t k)
-{
-    if (!a->dtype || k >= a->nelems || a->ndim > 64)
-        return -1;
-    int64_t off = 0;
-    uint64_t rem = k;
-    for (uint32_t d = a->ndim; d-- > 0;) {
-        int64_t dim = a->shape[d];
-        if (dim <= 0)
-            return -1;
-        uint64_t i = rem % (uint64_t)dim;
-        rem /= (uint64_t)dim;
-        off += (int64_t)i * a->strides[d];
-    }
-    if (off < 0 || (uint64_t)off + a->dtype->itemsize > a->nbytes)
-        return -1;
-    return off;
-}
-
-double ckpt_tree_elem_f64(const ckpt_array_info *a, const void *data, uint64_t k)
-{
-    int64_t off = elem_off(a, k);
-    if (off < 0)
-        return NAN;
-    const uint8_t *p = (const uint8_t *)data + off;
-    switch (a->dtype->type) {
-    case CKPT_DT_FLOAT64: {
-        double d;
-        memcpy(&d, p, 8);
-        return d;
-    }
-    case CKPT_DT_FLOAT32: {
-        float x;
-        memcpy(&x, p, 4);
-        return x;
-    }
-    case CKPT_DT_INT64: {
-        int64_t x;
-        memcpy(&x, p, 8);
-        return (double)x;
-    }
-    case CKPT_DT_INT32: {
-        int32_t x;
-        memcpy(&x, p, 4);
-        return x;
-    }
-    case CKPT_DT_UINT32: {
-        uint32_t x;
-        memcpy(&x, p, 4);
-        return x;
-    }
-    case CKPT_DT_UINT64: {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        return (double)x;
-    }
-    case CKPT_DT_INT16: {
-        int16_t x;
-        memcpy(&x, p, 2);
-        return x;
-    }
-    case CKPT_DT_UINT16: {
-        uint16_t x;
-        memcpy(&x, p, 2);
-        return x;
-    }
-    case CKPT_DT_INT8:
-        return (int8_t)p[0];
-    case CKPT_DT_UINT8:
-    case CKPT_DT_BOOL:
-        return p[0];
-    default:
-        return NAN;
-    }
-}
-
-int64_t ckpt_tree_elem_i64(const ckpt_array_info *a, const void *data, uint64_t k)
-{
-    int64_t off = elem_off(a, k);
-    if (off < 0)
-        return INT64_MIN;
-    const uint8_t *p = (const uint8_t *)data + off;
-    switch (a->dtype->type) {
-    case CKPT_DT_INT64: {
-        int64_t x;
-        memcpy(&x, p, 8);
-        return x;
-    }
-    case CKPT_DT_UINT64: {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        return x > (uint64_t)INT64_MAX ? INT64_MIN : (int64_t)x;
-    }
-    case CKPT_DT_INT32: {
-        int32_t x;
-        memcpy(&x, p, 4);
-        return x;
-    }
-    case CKPT_DT_UINT32: {
-        uint32_t x;
-        memcpy(&x, p, 4);
-        return x;
-    }
-    case CKPT_DT_INT16: {
-        int16_t x;
-        memcpy(&x, p, 2);
-        return x;
-    }
-    case CKPT_DT_UINT16: {
-        uint16_t x;
-        memcpy(&x, p, 2);
-        return x;
-    }
-    case CKPT_DT_INT8:
-        return (int8_t)p[0];
-    case CKPT_DT_UINT8:
-    case CKPT_DT_BOOL:
-        return p[0];
-    case CKPT_DT_FLOAT64:
-    case CKPT_DT_FLOAT32: {
-        double d = ckpt_tree_elem_f64(a, data, k);
-        if (!(d >= -9.2e18 && d <= 9.2e18) || d != floor(d))
-            return INT64_MIN;
-        return (int64_t)d;
-    }
-    default:
-        return INT64_MIN;
-    }
 }
