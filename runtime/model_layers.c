@@ -10,17 +10,22 @@
  *    exactly, the input rows are rounded to float32 (like `.float()`), and the
  *    float32 results are returned as float64.
  *
- * float32 arithmetic follows PyTorch 1.13 on OpenBLAS:
- *  - F.linear is addmm: the output is filled with the bias and OpenBLAS sgemm
- *    adds X.W^T with beta = 1.  Batches make exactly that call.
- *  - One row (and batches up to LAYERS_ROW_BATCH rows) skips BLAS: each output
- *    is accumulated from 0 by fused multiply-adds in input order and the bias
- *    is added last, which is the order of OpenBLAS's sgemm micro-kernel (so a
- *    single row usually matches PyTorch bit for bit).  Weights are repacked at
- *    build time into panels of LAYERS_PANEL outputs, input-major, so the loop
- *    is a broadcast + FMA over contiguous memory.  An AVX-512 or AVX2+FMA
- *    kernel is chosen once per model; the portable fallback uses fmaf() in the
- *    same order, so the results do not depend on the kernel.
+ * float32 arithmetic follows PyTorch 1.13 on OpenBLAS, where F.linear is
+ * addmm: the output is filled with the bias and sgemm adds X.W^T (beta = 1).
+ *  - On x86-64 with AVX2+FMA (or AVX-512) no BLAS is called: each output is
+ *    accumulated from 0 by fused multiply-adds in input order and the bias is
+ *    added last, which is the order of OpenBLAS's sgemm micro-kernel (edge
+ *    tiles of sgemm may differ).  Weights are repacked at build time into
+ *    panels of LAYERS_PANEL outputs, input-major: one row is a broadcast + FMA
+ *    over contiguous memory, a batch goes in blocks of 4-6 rows that share
+ *    each weight load (LAYERS_CHUNK_ROWS rows at a time).  A row gives the
+ *    same bits alone or in a batch, with either kernel.  Measured: OpenBLAS's
+ *    Haswell sgemm, with its own threads inside the runtime's row threads,
+ *    was 2-5x slower for the benchmark's 256-wide stack than these blocks.
+ *  - Elsewhere (the portable fallback): single rows use fmaf() in the same
+ *    order; batches make PyTorch's own call (bias-filled output, sgemm with
+ *    beta = 1).  The kernel is chosen once per model (CKPT_LAYERS_KERNEL=
+ *    scalar|avx2|avx512 in the environment forces one, for tests).
  *  - Activations in float32: relu, tanhf, sigmoid 1/(1+expf(-x)), gelu
  *    (x*0.5)*(1+erff(x*sqrt(1/2))), softmax with the row maximum subtracted,
  *    a float32 sum and a multiplication by its reciprocal.  libm and PyTorch's
@@ -55,6 +60,9 @@
 /* batches of up to this many rows run row by row (no BLAS call, no thread
    hand-off inside OpenBLAS) */
 #define LAYERS_ROW_BATCH 4
+/* rows per block of a batch through the x86 kernels: the activations of a
+   block stay in L2 next to the weights (96 x 256 floats = 96 KiB) */
+#define LAYERS_CHUNK_ROWS 96
 
 typedef enum lact { L_IDENTITY, L_RELU, L_GELU, L_TANH, L_SIGMOID, L_SOFTMAX } lact;
 
@@ -200,12 +208,128 @@ __attribute__((target("avx512f,avx2,fma"))) static void row_avx512(const float *
     if (j0 < kp)
         row_avx2(P + j0 * d, kp - j0, d, x, b + j0, y + j0);
 }
+
+/* ---- several rows at once: the same per-output order as the row kernels
+   (so a row gives the same bits alone or in a batch), the weights loaded once
+   per block of rows.  X: R rows with stride ldx; Y: R rows with stride ldy. */
+
+/* R rows x na*8 outputs starting at column q0 of a panel of width pw */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+blk_avx2(const float *p, int64_t pw, int64_t q0, int64_t d, const float *X, int64_t ldx,
+         const float *b, float *Y, int64_t ldy, const int R, const int na)
+{
+    __m256 acc[4][3];
+    for (int r = 0; r < R; r++)
+        for (int i = 0; i < na; i++)
+            acc[r][i] = _mm256_setzero_ps();
+    for (int64_t c = 0; c < d; c++) {
+        const float *w = p + c * pw + q0;
+        __m256 wv[3];
+        for (int i = 0; i < na; i++)
+            wv[i] = _mm256_loadu_ps(w + 8 * i);
+        for (int r = 0; r < R; r++) {
+            const __m256 xc = _mm256_broadcast_ss(X + r * ldx + c);
+            for (int i = 0; i < na; i++)
+                acc[r][i] = _mm256_fmadd_ps(xc, wv[i], acc[r][i]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int i = 0; i < na; i++)
+            _mm256_storeu_ps(Y + r * ldy + q0 + 8 * i,
+                             _mm256_add_ps(_mm256_loadu_ps(b + q0 + 8 * i), acc[r][i]));
+}
+
+#define BLK_AVX2_R(R)                                                                      \
+    switch (na) {                                                                          \
+    case 3: blk_avx2(p, w, q0, d, X, ldx, b + j0, Y + j0, ldy, R, 3); break;               \
+    case 2: blk_avx2(p, w, q0, d, X, ldx, b + j0, Y + j0, ldy, R, 2); break;               \
+    default: blk_avx2(p, w, q0, d, X, ldx, b + j0, Y + j0, ldy, R, 1); break;              \
+    }
+
+/* R (1..4) rows through one layer, AVX2: column groups of up to 24 outputs */
+__attribute__((target("avx2,fma"))) static void rows_avx2(const float *P, int64_t kp, int64_t d,
+                                                          const float *X, int64_t ldx,
+                                                          const float *b, float *Y, int64_t ldy,
+                                                          int R)
+{
+    for (int64_t j0 = 0; j0 < kp; j0 += LAYERS_PANEL) {
+        const int64_t w = kp - j0 < LAYERS_PANEL ? kp - j0 : LAYERS_PANEL;
+        const float *p = P + j0 * d;
+        for (int64_t q0 = 0; q0 < w; q0 += 24) {
+            const int na = (int)((w - q0) / 8 < 3 ? (w - q0) / 8 : 3);
+            switch (R) {
+            case 4: BLK_AVX2_R(4) break;
+            case 3: BLK_AVX2_R(3) break;
+            case 2: BLK_AVX2_R(2) break;
+            default: BLK_AVX2_R(1) break;
+            }
+        }
+    }
+}
+
+/* R rows x one full panel (64 outputs = 4 zmm) */
+__attribute__((target("avx512f"), always_inline)) static inline void
+blk_avx512(const float *p, int64_t d, const float *X, int64_t ldx, const float *b, float *Y,
+           int64_t ldy, const int R)
+{
+    __m512 acc[6][4];
+    for (int r = 0; r < R; r++)
+        for (int i = 0; i < 4; i++)
+            acc[r][i] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < d; c++) {
+        const float *w = p + c * LAYERS_PANEL;
+        const __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16),
+                     w2 = _mm512_loadu_ps(w + 32), w3 = _mm512_loadu_ps(w + 48);
+        for (int r = 0; r < R; r++) {
+            const __m512 xc = _mm512_set1_ps(X[r * ldx + c]);
+            acc[r][0] = _mm512_fmadd_ps(xc, w0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(xc, w1, acc[r][1]);
+            acc[r][2] = _mm512_fmadd_ps(xc, w2, acc[r][2]);
+            acc[r][3] = _mm512_fmadd_ps(xc, w3, acc[r][3]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int i = 0; i < 4; i++)
+            _mm512_storeu_ps(Y + r * ldy + 16 * i,
+                             _mm512_add_ps(_mm512_loadu_ps(b + 16 * i), acc[r][i]));
+}
+
+/* R (1..6) rows through one layer, AVX-512 for full panels, AVX2 for the last */
+__attribute__((target("avx512f,avx2,fma"))) static void rows_avx512(const float *P, int64_t kp,
+                                                                    int64_t d, const float *X,
+                                                                    int64_t ldx, const float *b,
+                                                                    float *Y, int64_t ldy, int R)
+{
+    int64_t j0 = 0;
+    for (; j0 + LAYERS_PANEL <= kp; j0 += LAYERS_PANEL) {
+        const float *p = P + j0 * d;
+        switch (R) {
+        case 6: blk_avx512(p, d, X, ldx, b + j0, Y + j0, ldy, 6); break;
+        case 5: blk_avx512(p, d, X, ldx, b + j0, Y + j0, ldy, 5); break;
+        case 4: blk_avx512(p, d, X, ldx, b + j0, Y + j0, ldy, 4); break;
+        case 3: blk_avx512(p, d, X, ldx, b + j0, Y + j0, ldy, 3); break;
+        case 2: blk_avx512(p, d, X, ldx, b + j0, Y + j0, ldy, 2); break;
+        default: blk_avx512(p, d, X, ldx, b + j0, Y + j0, ldy, 1); break;
+        }
+    }
+    if (j0 < kp) {
+        for (int r0 = 0; r0 < R; r0 += 4)
+            rows_avx2(P + j0 * d, kp - j0, d, X + r0 * ldx, ldx, b + j0, Y + r0 * ldy + j0, ldy,
+                      R - r0 < 4 ? R - r0 : 4);
+    }
+}
 #endif
 
 static lkern pick_kernel(void)
 {
+    const char *force = getenv("CKPT_LAYERS_KERNEL");
+    if (force && strcmp(force, "scalar") == 0)
+        return K_SCALAR;
 #if LAYERS_X86
     __builtin_cpu_init();
+    if (force && strcmp(force, "avx2") == 0 && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma"))
+        return K_AVX2;
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
         __builtin_cpu_supports("fma"))
         return K_AVX512;
@@ -215,29 +339,36 @@ static lkern pick_kernel(void)
     return K_SCALAR;
 }
 
-static void act_f32(lact a, float *y, int64_t n, int64_t w)
+/* the activation on n rows of w values (row stride ld) */
+static void act_f32(lact a, float *Y, int64_t n, int64_t w, int64_t ld)
 {
-    const int64_t t = n * w;
+    for (int64_t r = 0; r < n && a != L_SOFTMAX && a != L_IDENTITY; r++) {
+        float *y = Y + r * ld;
+        switch (a) {
+        case L_RELU:
+            for (int64_t i = 0; i < w; i++)
+                y[i] = y[i] < 0.0f ? 0.0f : y[i]; /* NaN stays NaN, like torch.relu */
+            break;
+        case L_GELU:
+            for (int64_t i = 0; i < w; i++)
+                y[i] = (y[i] * 0.5f) * (1.0f + erff(y[i] * 0.707106781186547524f));
+            break;
+        case L_TANH:
+            for (int64_t i = 0; i < w; i++)
+                y[i] = tanhf(y[i]);
+            break;
+        case L_SIGMOID:
+            for (int64_t i = 0; i < w; i++)
+                y[i] = 1.0f / (1.0f + expf(-y[i]));
+            break;
+        default:
+            break;
+        }
+    }
     switch (a) {
-    case L_RELU:
-        for (int64_t i = 0; i < t; i++)
-            y[i] = y[i] < 0.0f ? 0.0f : y[i]; /* NaN stays NaN, like torch.relu */
-        break;
-    case L_GELU:
-        for (int64_t i = 0; i < t; i++)
-            y[i] = (y[i] * 0.5f) * (1.0f + erff(y[i] * 0.707106781186547524f));
-        break;
-    case L_TANH:
-        for (int64_t i = 0; i < t; i++)
-            y[i] = tanhf(y[i]);
-        break;
-    case L_SIGMOID:
-        for (int64_t i = 0; i < t; i++)
-            y[i] = 1.0f / (1.0f + expf(-y[i]));
-        break;
     case L_SOFTMAX:
         for (int64_t r = 0; r < n; r++) {
-            float *row = y + r * w, mx = row[0], s = 0.0f;
+            float *row = Y + r * ld, mx = row[0], s = 0.0f;
             for (int64_t j = 1; j < w; j++)
                 if (row[j] > mx)
                     mx = row[j];
@@ -271,7 +402,7 @@ static void row_f32(const layers_impl *m, const double *xin, double *out)
 #endif
         default: row_scalar(y->P32, y->outp, y->in, src, y->b32, dst); break;
         }
-        act_f32(y->act, dst, 1, y->out);
+        act_f32(y->act, dst, 1, y->out, y->out);
         float *t = src;
         src = dst;
         dst = t;
@@ -281,7 +412,10 @@ static void row_f32(const layers_impl *m, const double *xin, double *out)
         out[j] = src[j];
 }
 
-/* nn rows through the float32 stack with sgemm; A, B hold nn x maxw floats */
+/* nn rows through the float32 stack; A, B hold nn x maxw floats.  With an
+   x86 kernel: blocks of rows through the packed panels (row stride = the
+   layer's padded width); otherwise PyTorch's call: bias-filled output, sgemm
+   with beta = 1. */
 static void chunk_f32(const layers_impl *m, const double *xin, int64_t nn, float *A, float *B,
                       double *out)
 {
@@ -289,22 +423,44 @@ static void chunk_f32(const layers_impl *m, const double *xin, int64_t nn, float
     for (int64_t i = 0; i < nn * d0; i++)
         A[i] = (float)xin[i];
     float *src = A, *dst = B;
+    int64_t lds = d0;
     for (int64_t l = 0; l < m->nl; l++) {
         const layer *y = &m->L[l];
         const int64_t k = y->out;
-        for (int64_t r = 0; r < nn; r++)
-            memcpy(dst + r * k, y->b32, (size_t)k * sizeof(float));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nn, (blasint)k,
-                    (blasint)y->in, 1.0f, src, (blasint)y->in, y->W32, (blasint)y->in, 1.0f, dst,
-                    (blasint)k);
-        act_f32(y->act, dst, nn, k);
+        int64_t ldd = k;
+        switch (m->kern) {
+#if LAYERS_X86
+        case K_AVX512:
+            ldd = y->outp;
+            for (int64_t r = 0; r < nn; r += 6)
+                rows_avx512(y->P32, y->outp, y->in, src + r * lds, lds, y->b32, dst + r * ldd,
+                            ldd, (int)(nn - r < 6 ? nn - r : 6));
+            break;
+        case K_AVX2:
+            ldd = y->outp;
+            for (int64_t r = 0; r < nn; r += 4)
+                rows_avx2(y->P32, y->outp, y->in, src + r * lds, lds, y->b32, dst + r * ldd, ldd,
+                          (int)(nn - r < 4 ? nn - r : 4));
+            break;
+#endif
+        default:
+            for (int64_t r = 0; r < nn; r++)
+                memcpy(dst + r * k, y->b32, (size_t)k * sizeof(float));
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nn, (blasint)k,
+                        (blasint)y->in, 1.0f, src, (blasint)lds, y->W32, (blasint)y->in, 1.0f,
+                        dst, (blasint)k);
+            break;
+        }
+        act_f32(y->act, dst, nn, k, ldd);
         float *t = src;
         src = dst;
         dst = t;
+        lds = ldd;
     }
     const int64_t ow = m->L[m->nl - 1].out;
-    for (int64_t i = 0; i < nn * ow; i++)
-        out[i] = src[i];
+    for (int64_t r = 0; r < nn; r++)
+        for (int64_t j = 0; j < ow; j++)
+            out[r * ow + j] = src[r * lds + j];
 }
 
 /* ------------------------------------------------------------ float64 */
@@ -374,7 +530,8 @@ static ckpt_status layers_run(const ckpt_est *e, ckpt_method meth, const ckpt_in
         }
         return CKPT_OK;
     }
-    const int64_t chunk = CKPT_RT_CHUNK_ROWS;
+    const int64_t chunk =
+        m->f32 && m->kern != K_SCALAR ? LAYERS_CHUNK_ROWS : CKPT_RT_CHUNK_ROWS;
     const int64_t cn = n < chunk ? n : chunk;
     const uint64_t es = m->f32 ? sizeof(float) : sizeof(double);
     void *A = ckpt_rt_calloc((uint64_t)cn * (uint64_t)m->maxw + 1, es);

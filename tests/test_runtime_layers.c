@@ -20,6 +20,11 @@
  *    EXACT_TOL bound on the exact-activation fixtures: the bound tells a
  *    float32 computation from a float64 one.  (For the transcendental stacks
  *    float64 lands within TRANS_TOL too: that bound does not tell them apart.)
+ *  - Every fixture is run with each float32 kernel (CKPT_LAYERS_KERNEL=scalar,
+ *    avx2, and the default: AVX-512 where the CPU has it): single rows give
+ *    the same bits with all of them (same order of fused multiply-adds), and
+ *    batches the same bits with the two x86 ones; PyTorch agreement is
+ *    checked for each.
  *  - The same model from 4 threads at once gives bit-identical results.
  *  - Bad specs fail with the right status.
  */
@@ -41,6 +46,12 @@
 
 static double worst_exact = 0.0, worst_trans = 0.0, worst_f64ref_exact = 1e30;
 static int n_exact = 0;
+
+/* kernels the fixtures are run with (CKPT_LAYERS_KERNEL); "" = default */
+static const char *const kernels[3] = {"scalar", "avx2", ""};
+static int kv;                 /* index into kernels */
+static int64_t wide_cells;     /* mlp_wide_f32.pt: outputs per kernel, rows / batch */
+static double *wide_rows[3], *wide_batch[3];
 
 /* max over rows of max_j |got - want| / (FLT_EPSILON * max_j |want|) */
 static double row_ulps(const double *got, const double *want, int64_t n, int64_t k)
@@ -269,7 +280,13 @@ static void one(const char *name, const char *ext, const cJSON *doc)
                 *w = u > *w ? u : *w;
                 CHECKF(u <= tol, "%s: float32 in groups of %lld rows: %.2f eps of the row "
                        "maximum from PyTorch (bound %.0f)", what, (long long)groups[g], u, tol);
-                if (g == 0 || g == 1)
+                if (strcmp(what, "mlp_wide_f32.pt") == 0 && g < 2) {
+                    double **keep = g == 0 ? &wide_batch[kv] : &wide_rows[kv];
+                    *keep = malloc((size_t)(n * k) * sizeof **keep);
+                    memcpy(*keep, got, (size_t)(n * k) * sizeof **keep);
+                    wide_cells = n * k;
+                }
+                if ((g == 0 || g == 1) && kv == 2)
                     printf("%s: %s: %.2f eps of the row max from PyTorch\n", what,
                            g == 0 ? "batch" : "single rows", u);
             }
@@ -284,10 +301,11 @@ static void one(const char *name, const char *ext, const cJSON *doc)
                     n_exact++;
                     worst_f64ref_exact = u < worst_f64ref_exact ? u : worst_f64ref_exact;
                 }
-                printf("%s: float64 arithmetic would be %.2f eps from PyTorch\n", what, u);
+                if (kv == 2)
+                    printf("%s: float64 arithmetic would be %.2f eps from PyTorch\n", what, u);
             }
             free(ref);
-            if (strcmp(name, "mlp_wide_f32") == 0)
+            if (strcmp(name, "mlp_wide_f32") == 0 && kv == 2)
                 threads(m, X, n, d, k, what);
         }
         free(want);
@@ -325,15 +343,39 @@ int main(int argc, char **argv)
     size_t len = 0;
     char *index = tu_read_file(tu_model_path("layers/INDEX"), &len);
     CHECK(index != NULL);
-    for (char *line = index ? strtok(index, "\n") : NULL; line; line = strtok(NULL, "\n")) {
-        char rel[256];
-        snprintf(rel, sizeof rel, "layers/%s.json", line);
-        cJSON *doc = tu_load_json(tu_model_path(rel));
-        if (!doc)
-            continue;
-        one(line, ".pkl", doc);
-        one(line, ".pt", doc);
-        cJSON_Delete(doc);
+    for (kv = 0; kv < 3; kv++) {
+        if (kernels[kv][0])
+            setenv("CKPT_LAYERS_KERNEL", kernels[kv], 1);
+        else
+            unsetenv("CKPT_LAYERS_KERNEL");
+        char *copy = index ? strdup(index) : NULL;
+        char *save = NULL;
+        for (char *line = copy ? strtok_r(copy, "\n", &save) : NULL; line;
+             line = strtok_r(NULL, "\n", &save)) {
+            char rel[256];
+            snprintf(rel, sizeof rel, "layers/%s.json", line);
+            cJSON *doc = tu_load_json(tu_model_path(rel));
+            if (!doc)
+                continue;
+            one(line, ".pkl", doc);
+            one(line, ".pt", doc);
+            cJSON_Delete(doc);
+        }
+        free(copy);
+    }
+    /* same bits from every kernel: single rows always, batches on x86 kernels */
+    for (int i = 0; i < 3; i++)
+        CHECKF(wide_rows[i] && wide_batch[i], "mlp_wide_f32.pt ran with kernel %d", i);
+    if (wide_rows[0] && wide_rows[1] && wide_rows[2] && wide_batch[1] && wide_batch[2]) {
+        size_t sz = (size_t)wide_cells * sizeof(double);
+        CHECK(memcmp(wide_rows[0], wide_rows[2], sz) == 0);
+        CHECK(memcmp(wide_rows[1], wide_rows[2], sz) == 0);
+        CHECK(memcmp(wide_batch[1], wide_batch[2], sz) == 0);
+        CHECK(memcmp(wide_batch[2], wide_rows[2], sz) == 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        free(wide_rows[i]);
+        free(wide_batch[i]);
     }
     free(index);
     printf("float32 stacks from PyTorch, in eps of the row max: relu/identity stacks worst "
