@@ -173,6 +173,27 @@ static ckpt_status check_dense(const ckpt_est *e, const double *X, int64_t n, in
     return CKPT_OK;
 }
 
+static ckpt_status check_dense32(const ckpt_est *e, const float *X, int64_t n, int64_t d,
+                                 int64_t base, ckpt_error *err)
+{
+    for (int64_t r = 0; r < n; r++) {
+        const float *x = X + r * d;
+        for (int64_t c = 0; c < d; c++) {
+            const float v = x[c];
+            if (v - v != 0.0f) { /* NaN or inf */
+                if (v != v && e->allow_nan)
+                    continue;
+                ckpt_error_set(err, CKPT_E_INPUT, base + r,
+                               "row %lld, column %lld: %s, which %s cannot take",
+                               (long long)(base + r), (long long)c, v != v ? "NaN" : "infinity",
+                               e->cls);
+                return CKPT_E_INPUT;
+            }
+        }
+    }
+    return CKPT_OK;
+}
+
 static ckpt_status check_csr(const ckpt_est *e, const ckpt_csr *m, int64_t n, int64_t base,
                              ckpt_error *err)
 {
@@ -277,6 +298,11 @@ ckpt_status ckpt_est_run(const ckpt_est *e, ckpt_method m, const ckpt_input *in,
             local.dense = tmp;
             local.csr = NULL;
         }
+    } else if (!in->dense && in->dense32 && e->takes_f32) {
+        /* float32 rows go to the estimator as they are (float32 arithmetic) */
+        return check_dense32(e, in->dense32, in->n_rows, in->n_cols, in->row_base, err) == CKPT_OK
+                   ? e->vt->run(e, m, in, out, err)
+                   : CKPT_E_INPUT;
     } else {
         if (!in->dense && in->dense32) {
             tmp = ckpt_rt_calloc(cells, sizeof(double));
@@ -348,6 +374,43 @@ ckpt_status ckpt_est_run_f64(const ckpt_est *e, ckpt_method m, const ckpt_input 
         return ckpt_error_set(err, CKPT_E_UNSUPPORTED, -1, "%s has no %s", e->cls,
                               ckpt_method_name(m));
     }
+}
+
+/* ---------------------------------------------------------------- float32 */
+
+int ckpt_est_out_is_f32(const ckpt_est *e, ckpt_method m, int in32)
+{
+    if (!e || (unsigned)m >= CKPT_METHOD__COUNT)
+        return 0;
+    return (e->out_f32[m] & (in32 ? CKPT_RT_F32_FROM32 : CKPT_RT_F32_FROM64)) != 0;
+}
+
+int ckpt_rt_keeps_f32(const ckpt_rt_arr *a)
+{
+    if (a->ndim == 0)
+        return 1; /* NumPy 1.x value-based casting: scalars keep the array's kind */
+    switch (a->dtype) {
+    case CKPT_DT_FLOAT32:
+    case CKPT_DT_FLOAT16:
+    case CKPT_DT_BFLOAT16:
+    case CKPT_DT_BOOL:
+    case CKPT_DT_INT8:
+    case CKPT_DT_UINT8:
+    case CKPT_DT_INT16:
+    case CKPT_DT_UINT16:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+float *ckpt_rt_to_f32(const ckpt_rt_arr *a)
+{
+    float *f = ckpt_rt_calloc(a->n ? a->n : 1, sizeof(float));
+    if (f)
+        for (uint64_t i = 0; i < a->n; i++)
+            f[i] = (float)a->d[i];
+    return f;
 }
 
 /* ---------------------------------------------------------------- model */
@@ -469,6 +532,22 @@ int64_t ckpt_model_n_features(const ckpt_model *m)
 }
 int64_t ckpt_model_n_outputs(const ckpt_model *m) { return m ? m->est->n_outputs : 0; }
 int ckpt_model_is_classifier(const ckpt_model *m) { return m ? m->est->is_clf : 0; }
+
+ckpt_dtype ckpt_model_fit_dtype(const ckpt_model *m)
+{
+    return m && m->est->fit_f32 ? CKPT_DT_FLOAT32 : CKPT_DT_FLOAT64;
+}
+
+ckpt_dtype ckpt_model_compute_dtype(const ckpt_model *m, ckpt_method method, ckpt_dtype in)
+{
+    if (!m || (unsigned)method >= CKPT_METHOD__COUNT ||
+        (m->est->out_kind[method] != CKPT_OUT_F64 && m->est->out_kind[method] != CKPT_OUT_CSR))
+        return CKPT_DT_INVALID;
+    if (in != CKPT_DT_FLOAT32 && in != CKPT_DT_FLOAT64)
+        return CKPT_DT_INVALID;
+    return ckpt_est_out_is_f32(m->est, method, in == CKPT_DT_FLOAT32) ? CKPT_DT_FLOAT32
+                                                                       : CKPT_DT_FLOAT64;
+}
 
 ckpt_out_kind ckpt_model_out_kind(const ckpt_model *m, ckpt_method method)
 {

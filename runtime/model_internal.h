@@ -97,7 +97,24 @@ struct ckpt_est {
     ckpt_labels labels;          /* classifiers */
     ckpt_out_kind out_kind[CKPT_METHOD__COUNT];
     int64_t out_cols[CKPT_METHOD__COUNT];
+    /* float32 (ckpt_model_fit_dtype / ckpt_model_compute_dtype).  All zero
+       (the default) = float64 state, float64 arithmetic. */
+    int fit_f32;                 /* the fitted floating-point state is float32 */
+    int takes_f32;               /* run() takes float32 rows (in->dense32) itself;
+                                    otherwise the core widens them to float64 */
+    unsigned char out_f32[CKPT_METHOD__COUNT]; /* CKPT_RT_F32_* : result is float32 */
 };
+
+/* out_f32 flags: scikit-learn's result of the method is float32 (computed in
+   float32; ckpt writes it widened exactly) for float32 / float64 input rows. */
+#define CKPT_RT_F32_FROM32 1u
+#define CKPT_RT_F32_FROM64 2u
+/* 1 when e gives a float32 result for `m` on input rows that are float32 (in32). */
+int ckpt_est_out_is_f32(const ckpt_est *e, ckpt_method m, int in32);
+/* NumPy 1.x promotion of a float32 array with stored value a: 1 when the
+   result stays float32 (a is a float32/float16/small-int array, or 0-d: a
+   scalar never widens an array of its kind), 0 when it widens (float64 /
+   int32+ arrays). */
 
 /* New zeroed estimator (vt, impl set; cls copied).  NULL on NOMEM (then
    free_impl(impl) has been called). */
@@ -166,6 +183,14 @@ typedef struct ckpt_rt_arr {
     ckpt_dtype dtype;            /* as stored */
 } ckpt_rt_arr;
 
+/* NumPy 1.x promotion of a float32 array with stored value a: 1 when the
+   result stays float32 (a is a float32/float16/small-int array, or 0-d: a
+   scalar never widens an array of its kind), 0 when it widens (float64 /
+   int32+ arrays). */
+int ckpt_rt_keeps_f32(const ckpt_rt_arr *a);
+/* float copy of a->d (exact when a->dtype is float32); NULL on NOMEM. */
+float *ckpt_rt_to_f32(const ckpt_rt_arr *a);
+
 /* The attribute `name` of obj as a numeric array (a numpy array, a Python
    list/tuple of numbers, or a scalar -> ndim 0).  CKPT_E_MODEL if absent or
    not numeric; ndim > 4 rejected. */
@@ -219,6 +244,24 @@ void ckpt_k_sqdist_rows4(const double *x, const double *XT, int64_t n, int64_t d
 void ckpt_k_exp_inplace(double *v, int64_t n);
 void ckpt_k_sqdist(const double *X, int64_t n, const double *C, int64_t m, int64_t d,
                    double *out);
+
+/* ---- float32 kernels: NumPy / scikit-learn float32 arithmetic ---- */
+
+/* out[n x k] = X . W^T (W k x d), then + b in float32: the OpenBLAS call
+   NumPy's matmul makes (sgemm; sgemv for one row or one column; sdot). */
+void ckpt_k_sgemm_nt(const float *X, int64_t n, int64_t d, const float *W, int64_t k,
+                     const float *b, float *out);
+/* out[n x k] = X . W (W d x k, C order) (+ b), same rules. */
+void ckpt_k_sgemm_nn(const float *X, int64_t n, int64_t d, const float *W, int64_t k,
+                     const float *b, float *out);
+/* scipy.special.expit for float32: 1 / (1 + expf(-x)). */
+float ckpt_k_expitf(float x);
+/* NumPy's float32 exp (its AVX2/AVX512F algorithm, same results). */
+float ckpt_k_npexpf(float x);
+/* NumPy's float32 sum of a contiguous row (pairwise, float32 accumulators). */
+float ckpt_k_sumf(const float *a, int64_t n);
+/* sklearn.utils.extmath.softmax on one float32 row, in place. */
+void ckpt_k_softmaxf(float *row, int64_t k);
 
 /* Checked helpers. */
 int ckpt_rt_mul(uint64_t a, uint64_t b, uint64_t *out);   /* 0 ok, -1 overflow */

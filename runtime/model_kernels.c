@@ -352,3 +352,139 @@ CKPT_RT_CLONES void ckpt_k_sqdist_rows4(const double *restrict x, const double *
         }
 }
 
+
+/* ---------------------------------------------------------------- float32 */
+
+/* The calls below are the ones NumPy 1.24's matmul makes for float32
+   operands (numpy/core/src/umath/matmul.c.src): sdot for 1 x 1, sgemv when
+   the output has one row or one column, sgemm otherwise, always with
+   alpha 1 and beta 0.  Same OpenBLAS, same arguments: same sums. */
+void ckpt_k_sgemm_nt(const float *X, int64_t n, int64_t d, const float *W, int64_t k,
+                     const float *b, float *out)
+{
+    if (n <= 0 || k <= 0)
+        return;
+    if (d == 0) {
+        for (int64_t i = 0; i < n * k; i++)
+            out[i] = 0.0f;
+    } else if (n == 1 && k == 1) {
+        out[0] = cblas_sdot((blasint)d, X, 1, W, 1);
+    } else if (n == 1) { /* vector @ W.T : W rows . x */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)k, (blasint)d, 1.0f, W, (blasint)d, X,
+                    1, 0.0f, out, 1);
+    } else if (k == 1) { /* X @ w */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)n, (blasint)d, 1.0f, X, (blasint)d, W,
+                    1, 0.0f, out, 1);
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)k, (blasint)d,
+                    1.0f, X, (blasint)d, W, (blasint)d, 0.0f, out, (blasint)k);
+    }
+    if (b)
+        for (int64_t r = 0; r < n; r++)
+            for (int64_t j = 0; j < k; j++)
+                out[r * k + j] += b[j];
+}
+
+void ckpt_k_sgemm_nn(const float *X, int64_t n, int64_t d, const float *W, int64_t k,
+                     const float *b, float *out)
+{
+    if (n <= 0 || k <= 0)
+        return;
+    if (d == 0) {
+        for (int64_t i = 0; i < n * k; i++)
+            out[i] = 0.0f;
+    } else if (n == 1 && k == 1) {
+        out[0] = cblas_sdot((blasint)d, X, 1, W, 1);
+    } else if (n == 1) { /* x @ W: W (d x k) read transposed */
+        cblas_sgemv(CblasRowMajor, CblasTrans, (blasint)d, (blasint)k, 1.0f, W, (blasint)k, X, 1,
+                    0.0f, out, 1);
+    } else if (k == 1) {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)n, (blasint)d, 1.0f, X, (blasint)d, W,
+                    1, 0.0f, out, 1);
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)n, (blasint)k, (blasint)d,
+                    1.0f, X, (blasint)d, W, (blasint)k, 0.0f, out, (blasint)k);
+    }
+    if (b)
+        for (int64_t r = 0; r < n; r++)
+            for (int64_t j = 0; j < k; j++)
+                out[r * k + j] += b[j];
+}
+
+float ckpt_k_expitf(float x)
+{
+    /* scipy 1.10 special/_logit.h: expit<T>(x) = 1 / (1 + std::exp(-x)) */
+    return 1.0f / (1.0f + expf(-x));
+}
+
+/* NumPy 1.24's float32 exp (loops_exponent_log.dispatch.c.src, AVX2/AVX512F
+   simd_exp_FLOAT, the path taken on this hardware), one lane: Cody-Waite
+   reduction by ln 2, a (5, 2) rational polynomial, scaled by 2^k.  <= 2.52
+   ulp from the true exp; matching it gives NumPy's exact bits. */
+float ckpt_k_npexpf(float x)
+{
+    if (x != x)
+        return x;
+    if (x >= 88.72283935546875f)
+        return INFINITY;
+    if (x <= -103.97208404541015625f)
+        return 0.0f;
+    const float log2e = 1.442695040888963407359924681001892137f;
+    const float magic = 0x1.800000p+23f;
+    float q = x * log2e;
+    q = q + magic;
+    q = q - magic;
+    float r = fmaf(q, -6.93145752e-1f, x);
+    r = fmaf(q, -1.42860677e-6f, r);
+    r = fmaf(q, 0.0f, r);
+    float num = fmaf(5.082762527590693718096e-04f, r, 6.757896990527504603057e-03f);
+    num = fmaf(num, r, 5.114512081637298353406e-02f);
+    num = fmaf(num, r, 2.473615434895520810817e-01f);
+    num = fmaf(num, r, 7.257664613233124478488e-01f);
+    num = fmaf(num, r, 9.999999999980870924916e-01f);
+    float den = fmaf(2.159509375685829852307e-02f, r, -2.742335390411667452936e-01f);
+    den = fmaf(den, r, 1.000000000000000000000e+00f);
+    return ldexpf(num / den, (int)q);
+}
+
+/* numpy/core/src/umath/loops_utils.h.src pairwise_sum, float32 accumulators.
+   Recursion depth is log2(n / 128), n < 2^31: at most 24 levels. */
+float ckpt_k_sumf(const float *a, int64_t n)
+{
+    if (n < 8) {
+        float res = 0.0f;
+        for (int64_t i = 0; i < n; i++)
+            res += a[i];
+        return res;
+    }
+    if (n <= 128) {
+        float r[8];
+        for (int q = 0; q < 8; q++)
+            r[q] = a[q];
+        int64_t i;
+        for (i = 8; i < n - (n % 8); i += 8)
+            for (int q = 0; q < 8; q++)
+                r[q] += a[i + q];
+        float res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++)
+            res += a[i];
+        return res;
+    }
+    int64_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return ckpt_k_sumf(a, n2) + ckpt_k_sumf(a + n2, n - n2);
+}
+
+void ckpt_k_softmaxf(float *row, int64_t k)
+{
+    /* sklearn.utils.extmath.softmax: X -= max; np.exp(X, X); X /= X.sum(1) */
+    float mx = row[0];
+    for (int64_t j = 1; j < k; j++)
+        if (row[j] > mx)
+            mx = row[j];
+    for (int64_t j = 0; j < k; j++)
+        row[j] = ckpt_k_npexpf(row[j] - mx);
+    const float s = ckpt_k_sumf(row, k);
+    for (int64_t j = 0; j < k; j++)
+        row[j] /= s;
+}

@@ -21,6 +21,12 @@ typedef struct mlp_impl {
     int64_t maxw;
     act hidden, outa;
     int is_clf, binary;
+    /* every coefs_[i] float32 (fitted on float32): float32 rows run the whole
+       forward pass in float32; intercepts_ are added in place (a float64
+       intercept array is added in float64 and rounded back, as NumPy's
+       in-place += does) */
+    float **W32, **b32;
+    int *b_f64;
 } mlp_impl;
 
 static void mlp_free(void *p)
@@ -30,6 +36,13 @@ static void mlp_free(void *p)
         free(m->W[i]);
         free(m->b[i]);
     }
+    for (int64_t i = 0; m->W32 && i < m->nl; i++) {
+        free(m->W32[i]);
+        free(m->b32[i]);
+    }
+    free(m->W32);
+    free(m->b32);
+    free(m->b_f64);
     free(m->W);
     free(m->b);
     free(m->in);
@@ -62,12 +75,116 @@ static void apply_act(act a, double *x, int64_t n, int64_t w)
     }
 }
 
+/* float32 activations, as scikit-learn applies them to a float32 array:
+   scipy's expit (1 / (1 + expf(-x))), np.tanh, np.maximum(x, 0), and
+   inplace_softmax (x - max, NumPy's exp, / pairwise row sum). */
+static void apply_act_f32(act a, float *x, int64_t n, int64_t w)
+{
+    int64_t t = n * w;
+    switch (a) {
+    case A_LOGISTIC:
+        for (int64_t i = 0; i < t; i++)
+            x[i] = ckpt_k_expitf(x[i]);
+        break;
+    case A_TANH:
+        for (int64_t i = 0; i < t; i++)
+            x[i] = tanhf(x[i]);
+        break;
+    case A_RELU:
+        for (int64_t i = 0; i < t; i++)
+            x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case A_SOFTMAX:
+        for (int64_t r = 0; r < n; r++)
+            ckpt_k_softmaxf(x + r * w, w);
+        break;
+    default:
+        break;
+    }
+}
+
 #define MLP_STACK_DOUBLES 512 /* per scratch buffer: 4 KiB */
+
+static ckpt_status mlp_run_f32(const ckpt_est *e, ckpt_method meth, const ckpt_input *in,
+                               const ckpt_output *out, ckpt_error *err)
+{
+    const mlp_impl *m = e->impl;
+    const int64_t chunk = CKPT_RT_CHUNK_ROWS;
+    const int64_t n = in->n_rows;
+    int64_t cn = n < chunk ? n : chunk;
+    float sa[MLP_STACK_DOUBLES], sb[MLP_STACK_DOUBLES];
+    const int on_stack = (uint64_t)cn * (uint64_t)m->maxw <= MLP_STACK_DOUBLES;
+    float *A = on_stack ? sa : ckpt_rt_calloc((uint64_t)cn * (uint64_t)m->maxw + 1, sizeof(float));
+    float *B = on_stack ? sb : ckpt_rt_calloc((uint64_t)cn * (uint64_t)m->maxw + 1, sizeof(float));
+    if (!A || !B) {
+        if (!on_stack) {
+            free(A);
+            free(B);
+        }
+        return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+    }
+    const int64_t ow = m->outw[m->nl - 1];
+    for (int64_t r0 = 0; r0 < n; r0 += chunk) {
+        int64_t nn = n - r0 < chunk ? n - r0 : chunk;
+        const float *src = in->dense32 + r0 * m->in[0];
+        float *dst = A;
+        for (int64_t l = 0; l < m->nl; l++) {
+            const int64_t w = m->outw[l];
+            ckpt_k_sgemm_nn(src, nn, m->in[l], m->W32[l], w, m->b_f64[l] ? NULL : m->b32[l], dst);
+            if (m->b_f64[l])
+                for (int64_t r = 0; r < nn; r++)
+                    for (int64_t j = 0; j < w; j++)
+                        dst[r * w + j] = (float)((double)dst[r * w + j] + m->b[l][j]);
+            apply_act_f32(l + 1 < m->nl ? m->hidden : m->outa, dst, nn, w);
+            src = dst;
+            dst = dst == A ? B : A;
+        }
+        const float *y = src;
+        if (!m->is_clf) {
+            for (int64_t i = 0; i < nn * ow; i++)
+                out->values[r0 * ow + i] = (double)y[i];
+            continue;
+        }
+        for (int64_t r = 0; r < nn; r++) {
+            const float *yr = y + r * ow;
+            if (meth == CKPT_METHOD_PREDICT) {
+                int64_t best = 0;
+                if (m->binary) {
+                    best = yr[0] > 0.5f ? 1 : 0;
+                } else {
+                    for (int64_t k = 1; k < ow; k++)
+                        if (yr[k] > yr[best])
+                            best = k;
+                }
+                out->labels[r0 + r] = best;
+                continue;
+            }
+            const int64_t K = e->labels.n;
+            const int lg = meth == CKPT_METHOD_PREDICT_LOG_PROBA;
+            double *P = out->values + (r0 + r) * K;
+            if (m->binary) {
+                const float p0 = 1.0f - yr[0];
+                P[0] = lg ? (double)logf(p0) : (double)p0;
+                P[1] = lg ? (double)logf(yr[0]) : (double)yr[0];
+            } else {
+                for (int64_t k = 0; k < K; k++)
+                    P[k] = lg ? (double)logf(yr[k]) : (double)yr[k];
+            }
+        }
+    }
+    if (!on_stack) {
+        free(A);
+        free(B);
+    }
+    return CKPT_OK;
+}
 
 static ckpt_status mlp_run(const ckpt_est *e, ckpt_method meth, const ckpt_input *in,
                            const ckpt_output *out, ckpt_error *err)
 {
     const mlp_impl *m = e->impl;
+    if (!in->dense && in->dense32 && m->W32)
+        return mlp_run_f32(e, meth, in, out, err);
     const int64_t chunk = CKPT_RT_CHUNK_ROWS;
     const int64_t n = in->n_rows;
     int64_t cn = n < chunk ? n : chunk;
@@ -159,6 +276,10 @@ ckpt_status ckpt_rt_build_mlp(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_e
     m->outw = calloc((size_t)m->nl, sizeof *m->outw);
     if (!m->W || !m->b || !m->in || !m->outw)
         goto nomem;
+    int all_f32 = 1;
+    m->b_f64 = calloc((size_t)m->nl, sizeof *m->b_f64);
+    if (!m->b_f64)
+        goto nomem;
     for (int64_t l = 0; l < m->nl; l++) {
         ckpt_rt_arr w, b;
         if ((st = ckpt_rt_arr_value(ctx, ckpt_value_item(cw, (size_t)l), "coefs_", &w)) != CKPT_OK)
@@ -175,10 +296,29 @@ ckpt_status ckpt_rt_build_mlp(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_e
                               (long long)l);
             goto fail;
         }
+        all_f32 &= w.dtype == CKPT_DT_FLOAT32;
+        m->b_f64[l] = !ckpt_rt_keeps_f32(&b);
         m->in[l] = w.shape[0];
         m->outw[l] = w.shape[1];
         if (m->outw[l] > m->maxw)
             m->maxw = m->outw[l];
+    }
+    if (all_f32) {
+        m->W32 = calloc((size_t)m->nl, sizeof *m->W32);
+        m->b32 = calloc((size_t)m->nl, sizeof *m->b32);
+        if (!m->W32 || !m->b32)
+            goto nomem;
+        for (int64_t l = 0; l < m->nl; l++) {
+            ckpt_rt_arr w = {0}, b = {0};
+            w.d = m->W[l];
+            w.n = (uint64_t)m->in[l] * (uint64_t)m->outw[l];
+            b.d = m->b[l];
+            b.n = (uint64_t)m->outw[l];
+            m->W32[l] = ckpt_rt_to_f32(&w);
+            m->b32[l] = ckpt_rt_to_f32(&b);
+            if (!m->W32[l] || !m->b32[l])
+                goto nomem;
+        }
     }
     char s[32] = "relu";
     ckpt_rt_attr_str(obj, "activation", s, sizeof s);
@@ -221,6 +361,13 @@ ckpt_status ckpt_rt_build_mlp(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_e
         return ckpt_error_set(ctx->err, CKPT_E_NOMEM, -1, "out of memory");
     }
     e->n_features = m->in[0];
+    if (m->W32) {
+        /* the forward pass stays in X's dtype: float32 rows give float32 */
+        e->fit_f32 = 1;
+        e->takes_f32 = 1;
+        for (int q = 0; q < CKPT_METHOD__COUNT; q++)
+            e->out_f32[q] = CKPT_RT_F32_FROM32;
+    }
     if (m->is_clf) {
         e->is_clf = 1;
         e->labels = labels;
