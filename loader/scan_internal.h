@@ -21,6 +21,10 @@
 #define CKPT__SCAN_MAX_NEST 4              /* containers inside containers */
 #define CKPT__SCAN_MAX_MEMBERS (1u << 20)  /* zip / tar members */
 #define CKPT__SCAN_MAX_REGIONS (1u << 22)  /* joblib inline arrays in one pickle */
+#define CKPT__SCAN_MAX_TRACKED (1u << 18)  /* values the NEWOBJ_EX pattern check tracks in
+                                              one pickle (64 B each); past it nothing is
+                                              recognised (the globals stay dangerous) */
+#define CKPT__SCAN_MAX_PENDING 4096        /* held-back partial/getattr findings per pickle */
 
 /* scan_stream flags */
 #define CKPT__SF_JOBLIB 1u  /* recognise joblib NumpyArrayWrapper inline data */

@@ -28,7 +28,55 @@ typedef struct slot {
     uint8_t kind;
     const uint8_t *p; /* SL_STR: UTF-8 bytes (into the input, or a decoded copy) */
     size_t n;
+    uint32_t id;      /* value identity for the NEWOBJ_EX pattern check (TV_* / tracked) */
 } slot;
+
+/* ---- the protocol-2/3 NEWOBJ_EX pattern ----
+ *
+ * pickle writes an object whose __reduce_ex__ asks for copyreg.__newobj_ex__
+ * (classes with __getnewargs_ex__) at protocols 2 and 3 as
+ *
+ *   functools.partial(getattr(C, '__new__'))       REDUCE, REDUCE
+ *     BUILD (F, (A0, *args), kwargs|None, None)   partial.__setstate__
+ *   ()  REDUCE                                    the call: C.__new__(A0, *args, **kwargs)
+ *
+ * i.e. the globals functools.partial and builtins.getattr, rightly dangerous
+ * by themselves.  Their findings are held back (pend) and, after a walk of
+ * the pickle, given the NEWOBJ verdict of the classes only when every use of
+ * that global is part of exactly this structure; any other use keeps them
+ * DANGEROUS.  The walk gives values an identity (slot.id) through the stack
+ * and the memo and counts every consumption of each (uses): a value is
+ * consumed once per reference that an opcode pops (or that is left on the
+ * stack at the end), so uses == the uses the pattern accounts for means
+ * there is no other use anywhere.  Only what the pattern needs is tracked:
+ * globals, calls of a partial/getattr global, tuples whose first item is
+ * tracked; dicts, None, () and the string '__new__' are small identities. */
+enum {
+    TV_OTHER = 0,       /* untracked */
+    TV_STR_NEW = 1,     /* a string constant '__new__' */
+    TV_NONE = 2,
+    TV_EMPTY_TUPLE = 3,
+    TV_DICT_EMPTY = 4,  /* EMPTY_DICT / DICT with no items, nothing set yet */
+    TV_DICT = 5,        /* a dict with items */
+    TV_FIRST = 8        /* tracked values: id - TV_FIRST indexes pk.tv */
+};
+enum { TK_GLOBAL = 1, TK_TUPLE, TK_CALL };
+enum { GC_OTHER = 0, GC_PLAIN, GC_PARTIAL, GC_GETATTR }; /* global category */
+typedef struct tval {
+    uint8_t kind, cat;
+    uint32_t n;         /* TK_TUPLE: items (saturating) */
+    uint32_t item[4];   /* TK_TUPLE: ids of the first items */
+    uint32_t callable, args, state; /* TK_CALL; state: of the first BUILD */
+    uint32_t uses, builds, mutated, called_empty, expected, ex;
+    uint64_t off;       /* TK_GLOBAL: offset of its GLOBAL opcode */
+} tval;
+
+typedef struct pend {   /* a held-back functools.partial / builtins.getattr finding */
+    uint64_t off;
+    uint8_t op, view, cat;
+    char module[24], name[24];
+    const char *reason;
+} pend;
 
 typedef struct memo_ent {
     uint64_t key1; /* key + 1, 0 empty */
@@ -62,6 +110,14 @@ typedef struct pk {
     dblock *blocks; /* decoded strings */
     int sym_limit;  /* symbolic walk stopped on a limit */
     int plain_view; /* disassembling a joblib stream as a plain pickle */
+    /* NEWOBJ_EX pattern (see above) */
+    pend *pend;
+    size_t npend, cappend;
+    int track;      /* give values identities in this walk */
+    int track_fail; /* the table is full: nothing is recognised */
+    int proto_ok;   /* 1: PROTO 2/3 seen and no other PROTO; -1: another PROTO */
+    tval *tv;
+    size_t ntv, captv;
 } pk;
 
 /* ---- small helpers ---- */
@@ -81,15 +137,18 @@ static int push_u64(pk *p, uint64_t **v, size_t *n, size_t *cap, uint64_t x) {
     return 1;
 }
 
-static int has_u64(const uint64_t *v, size_t n, uint64_t x) {
+/* position of x in the ascending v[0..n), or SIZE_MAX */
+static size_t find_u64(const uint64_t *v, size_t n, uint64_t x) {
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (v[mid] < x) lo = mid + 1;
         else hi = mid;
     }
-    return lo < n && v[lo] == x;
+    return lo < n && v[lo] == x ? lo : SIZE_MAX;
 }
+
+static int has_u64(const uint64_t *v, size_t n, uint64_t x) { return find_u64(v, n, x) != SIZE_MAX; }
 
 static uint8_t *dalloc(pk *p, size_t n) {
     dblock *b = p->blocks;
@@ -126,8 +185,39 @@ static const char *canonical(pk *p, const char *m, const char *n) {
 
 /* ---- emitting findings ---- */
 
-static void emit_global(pk *p, uint8_t op, uint64_t off, const uint8_t *m, size_t ml,
-                        const uint8_t *n, size_t nl) {
+static const char *const VIEW_NOTE = " (seen when the joblib stream is read as a plain pickle)";
+
+/* hold back a functools.partial / builtins.getattr GLOBAL (see pend) */
+static void pend_add(pk *p, uint8_t op, uint64_t off, const char *em, const char *en,
+                     const char *reason, int cat) {
+    uint8_t view = (uint8_t)p->plain_view;
+    for (size_t i = p->npend; i-- > 0;)
+        if (p->pend[i].off == off && p->pend[i].view == view) return; /* machine + disassembler */
+    if (p->npend == p->cappend) {
+        size_t nc = p->cappend ? p->cappend * 2 : 8;
+        pend *np = ckpt__realloc(&p->s->alloc, p->pend, p->cappend * sizeof *np, nc * sizeof *np);
+        if (!np) {
+            p->nomem = 1;
+            return;
+        }
+        p->pend = np;
+        p->cappend = nc;
+    }
+    pend *e = &p->pend[p->npend++];
+    memset(e, 0, sizeof *e);
+    e->off = off;
+    e->op = op;
+    e->view = view;
+    snprintf(e->module, sizeof e->module, "%s", em);
+    snprintf(e->name, sizeof e->name, "%s", en);
+    e->reason = reason;
+    e->cat = (uint8_t)cat;
+}
+
+/* Judge and report a global; returns its category for the pattern check
+   (GC_PLAIN: a not-dangerous GLOBAL with a plain name). */
+static int emit_global(pk *p, uint8_t op, uint64_t off, const uint8_t *m, size_t ml,
+                       const uint8_t *n, size_t nl) {
     char em[CKPT__SCAN_NAME_MAX * 4 + 1], en[CKPT__SCAN_NAME_MAX * 4 + 1];
     ckpt__scan_escape(m, ml, em);
     ckpt__scan_escape(n, nl, en);
@@ -135,7 +225,7 @@ static void emit_global(pk *p, uint8_t op, uint64_t off, const uint8_t *m, size_
     char joined[sizeof em + sizeof en + 1];
     int plain = strlen(em) == ml && strlen(en) == nl; /* nothing escaped or truncated */
     if (plain) canon = canonical(p, em, en);
-    if (p->nomem) return;
+    if (p->nomem) return GC_OTHER;
     if (!canon) {
         snprintf(joined, sizeof joined, "%s.%s", em, en);
         canon = joined;
@@ -150,12 +240,24 @@ static void emit_global(pk *p, uint8_t op, uint64_t off, const uint8_t *m, size_
         if (v < CKPT_VERDICT_UNKNOWN) v = CKPT_VERDICT_UNKNOWN;
         reason = "name longer than any Python global (shown truncated)";
     }
-    if (p->danger_only && v != CKPT_VERDICT_DANGEROUS) return;
+    int cat = GC_OTHER;
+    if (op == 'c' && plain) {
+        if (strcmp(canon, "functools.partial") == 0) cat = GC_PARTIAL;
+        else if (strcmp(canon, "builtins.getattr") == 0) cat = GC_GETATTR;
+        else if (v != CKPT_VERDICT_DANGEROUS) cat = GC_PLAIN;
+    }
+    if ((cat == GC_PARTIAL || cat == GC_GETATTR) && v == CKPT_VERDICT_DANGEROUS &&
+        strlen(em) < sizeof ((pend *)0)->module && strlen(en) < sizeof ((pend *)0)->name &&
+        p->npend < CKPT__SCAN_MAX_PENDING) {
+        pend_add(p, op, off, em, en, reason, cat); /* judged after the walk */
+        return cat;
+    }
+    if (p->danger_only && v != CKPT_VERDICT_DANGEROUS) return cat;
     char why[320];
-    snprintf(why, sizeof why, "%s%s", reason,
-             p->plain_view ? " (seen when the joblib stream is read as a plain pickle)" : "");
+    snprintf(why, sizeof why, "%s%s", reason, p->plain_view ? VIEW_NOTE : "");
     ckpt__scan_add(p->s, CKPT_FIND_GLOBAL, v, em, en, canon, op, (int64_t)off, p->member, p->start,
                    0, why);
+    return cat;
 }
 
 static void emit_ext(pk *p, uint8_t op, uint64_t off) {
@@ -295,15 +397,73 @@ static int spush(pk *p, slot v) {
     return 1;
 }
 
-static slot spop(pk *p) {
-    slot o = {SL_OTHER, NULL, 0};
-    return p->sp ? p->st[--p->sp] : o;
+static tval *tv_of(pk *p, uint32_t id) {
+    return id >= TV_FIRST && id - TV_FIRST < p->ntv ? &p->tv[id - TV_FIRST] : NULL;
 }
 
-static void pop_mark(pk *p) {
-    while (p->sp) {
-        if (p->st[--p->sp].kind == SL_MARK) return;
+/* a reference to a value is consumed (popped, or left at the end) */
+static void consume(pk *p, uint32_t id) {
+    tval *t = tv_of(p, id);
+    if (t) t->uses++;
+}
+
+/* a new tracked value; TV_OTHER when the table is full (then nothing is recognised) */
+static uint32_t tv_new(pk *p, uint8_t kind) {
+    if (!p->track) return TV_OTHER;
+    if (p->ntv == p->captv) {
+        if (p->captv >= CKPT__SCAN_MAX_TRACKED) {
+            p->track_fail = 1;
+            return TV_OTHER;
+        }
+        size_t nc = p->captv ? p->captv * 2 : 64;
+        tval *nt = ckpt__realloc(&p->s->alloc, p->tv, p->captv * sizeof *nt, nc * sizeof *nt);
+        if (!nt) {
+            p->nomem = 1;
+            return TV_OTHER;
+        }
+        p->tv = nt;
+        p->captv = nc;
     }
+    tval *t = &p->tv[p->ntv];
+    memset(t, 0, sizeof *t);
+    t->kind = kind;
+    return (uint32_t)(TV_FIRST + p->ntv++);
+}
+
+static slot spop(pk *p) {
+    slot o = {SL_OTHER, NULL, 0, 0};
+    if (!p->sp) return o;
+    o = p->st[--p->sp];
+    consume(p, o.id);
+    return o;
+}
+
+/* pop to the MARK (or everything); *n items, the ids of the first ones in first[] */
+static void pop_mark_items(pk *p, size_t *n, uint32_t first[4]) {
+    size_t m = p->sp;
+    while (m > 0 && p->st[m - 1].kind != SL_MARK) m--;
+    size_t base = m > 0 ? m : 0; /* first item */
+    if (n) *n = p->sp - base;
+    for (size_t i = base; i < p->sp; i++) {
+        if (first && i - base < 4) first[i - base] = p->st[i].id;
+        consume(p, p->st[i].id);
+    }
+    p->sp = m > 0 ? m - 1 : 0;
+}
+
+static void pop_mark(pk *p) { pop_mark_items(p, NULL, NULL); }
+
+/* the value on top is changed in place (BUILD, APPEND(S), SETITEM(S), ADDITEMS) */
+static void mutate_top(pk *p, int added) {
+    if (!p->sp) return;
+    slot *t = &p->st[p->sp - 1];
+    tval *v = tv_of(p, t->id);
+    if (v) v->mutated++;
+    else if (t->id == TV_DICT_EMPTY && added) t->id = TV_DICT;
+    else if (t->id != TV_DICT_EMPTY && t->id != TV_DICT) t->id = TV_OTHER;
+    t->kind = SL_OTHER;
+    t->p = NULL;
+    t->n = 0;
 }
 
 static memo_ent *memo_find(pk *p, uint64_t key, int insert) {
@@ -381,25 +541,25 @@ static int hexv(uint8_t c) {
 
 /* UNICODE argument: raw-unicode-escape (\uXXXX, \UXXXXXXXX; other bytes latin-1) */
 static slot dec_raw_unicode(pk *p, const uint8_t *a, size_t n) {
-    slot r = {SL_STR, a, n};
+    slot r = {SL_STR, a, n, 0};
     int plain = 1;
     for (size_t i = 0; i < n; i++)
         if (a[i] >= 0x80 || a[i] == '\\') plain = 0;
     if (plain) return r;
     uint8_t *o = dalloc(p, n * 4 + 1);
-    if (!o) return (slot){SL_OTHER, NULL, 0};
+    if (!o) return (slot){SL_OTHER, NULL, 0, 0};
     size_t k = 0;
     for (size_t i = 0; i < n;) {
         if (a[i] == '\\' && i + 1 < n && (a[i + 1] == 'u' || a[i + 1] == 'U')) {
             int digits = a[i + 1] == 'u' ? 4 : 8;
-            if (i + 2 + (size_t)digits > n) return (slot){SL_OTHER, NULL, 0}; /* Python: error */
+            if (i + 2 + (size_t)digits > n) return (slot){SL_OTHER, NULL, 0, 0}; /* Python: error */
             uint32_t cp = 0;
             for (int j = 0; j < digits; j++) {
                 int h = hexv(a[i + 2 + j]);
-                if (h < 0) return (slot){SL_OTHER, NULL, 0};
+                if (h < 0) return (slot){SL_OTHER, NULL, 0, 0};
                 cp = cp * 16 + (uint32_t)h;
             }
-            if (cp > 0x10ffff) return (slot){SL_OTHER, NULL, 0};
+            if (cp > 0x10ffff) return (slot){SL_OTHER, NULL, 0, 0};
             k += put_utf8(o + k, cp);
             i += 2 + (size_t)digits;
         } else {
@@ -414,7 +574,7 @@ static slot dec_raw_unicode(pk *p, const uint8_t *a, size_t n) {
 
 /* STRING argument: quoted, with Python string escapes; decoded as ASCII/latin-1 */
 static slot dec_string(pk *p, const uint8_t *a, size_t n) {
-    slot bad = {SL_OTHER, NULL, 0};
+    slot bad = {SL_OTHER, NULL, 0, 0};
     if (n < 2 || a[0] != a[n - 1] || (a[0] != '\'' && a[0] != '"')) return bad;
     a++;
     n -= 2;
@@ -456,19 +616,19 @@ static slot dec_string(pk *p, const uint8_t *a, size_t n) {
         }
         k += put_utf8(o + k, c);
     }
-    return (slot){SL_STR, o, k};
+    return (slot){SL_STR, o, k, 0};
 }
 
 static slot latin1(pk *p, const uint8_t *a, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (a[i] >= 0x80) {
             uint8_t *o = dalloc(p, n * 2 + 1);
-            if (!o) return (slot){SL_OTHER, NULL, 0};
+            if (!o) return (slot){SL_OTHER, NULL, 0, 0};
             size_t k = 0;
             for (size_t j = 0; j < n; j++) k += put_utf8(o + k, a[j]);
-            return (slot){SL_STR, o, k};
+            return (slot){SL_STR, o, k, 0};
         }
-    return (slot){SL_STR, a, n};
+    return (slot){SL_STR, a, n, 0};
 }
 
 static const uint8_t *line_end(const uint8_t *a, const uint8_t *end) {
@@ -476,28 +636,53 @@ static const uint8_t *line_end(const uint8_t *a, const uint8_t *end) {
     return nl ? nl : end;
 }
 
+/* a string constant slot, '__new__' given its identity */
+static void spush_str(pk *p, slot v) {
+    if (v.kind == SL_STR && v.n == 7 && memcmp(v.p, "__new__", 7) == 0) v.id = TV_STR_NEW;
+    spush(p, v);
+}
+
+/* a tuple of the popped items: tracked when its first item is */
+static uint32_t make_tuple(pk *p, size_t n, const uint32_t first[4]) {
+    if (n == 0) return TV_EMPTY_TUPLE;
+    if (first[0] < TV_FIRST) return TV_OTHER;
+    uint32_t id = tv_new(p, TK_TUPLE);
+    tval *t = tv_of(p, id);
+    if (t) {
+        t->n = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+        for (size_t i = 0; i < 4 && i < n; i++) t->item[i] = first[i];
+    }
+    return id;
+}
+
+static void pop_tuple(pk *p, size_t n) {
+    uint32_t first[4] = {0, 0, 0, 0};
+    for (size_t i = n; i-- > 0;) first[i] = spop(p).id;
+    spush(p, (slot){SL_OTHER, NULL, 0, make_tuple(p, n, first)});
+}
+
 static int dis_cb(void *user, const ckpt_disasm_op *op) {
     pk *p = user;
     const uint8_t *a = p->buf + op->offset + 1, *end = p->buf + p->len;
-    slot other = {SL_OTHER, NULL, 0};
+    slot other = {SL_OTHER, NULL, 0, 0};
     switch (op->code) {
-    case 0x8c: spush(p, (slot){SL_STR, a + 1, a[0]}); break;          /* SHORT_BINUNICODE */
-    case 'X': spush(p, (slot){SL_STR, a + 4, (size_t)le(a, 4)}); break; /* BINUNICODE */
-    case 0x8d: spush(p, (slot){SL_STR, a + 8, (size_t)le(a, 8)}); break; /* BINUNICODE8 */
-    case 'U': spush(p, latin1(p, a + 1, a[0])); break;               /* SHORT_BINSTRING */
-    case 'T': spush(p, latin1(p, a + 4, (size_t)le(a, 4))); break;   /* BINSTRING */
+    case 0x8c: spush_str(p, (slot){SL_STR, a + 1, a[0], 0}); break;          /* SHORT_BINUNICODE */
+    case 'X': spush_str(p, (slot){SL_STR, a + 4, (size_t)le(a, 4), 0}); break; /* BINUNICODE */
+    case 0x8d: spush_str(p, (slot){SL_STR, a + 8, (size_t)le(a, 8), 0}); break; /* BINUNICODE8 */
+    case 'U': spush_str(p, latin1(p, a + 1, a[0])); break;               /* SHORT_BINSTRING */
+    case 'T': spush_str(p, latin1(p, a + 4, (size_t)le(a, 4))); break;   /* BINSTRING */
     case 'V': {
         const uint8_t *e = line_end(a, end);
-        spush(p, dec_raw_unicode(p, a, (size_t)(e - a)));
+        spush_str(p, dec_raw_unicode(p, a, (size_t)(e - a)));
         break;
     }
     case 'S': {
         const uint8_t *e = line_end(a, end);
-        spush(p, dec_string(p, a, (size_t)(e - a)));
+        spush_str(p, dec_string(p, a, (size_t)(e - a)));
         break;
     }
     case '(':
-        spush(p, (slot){SL_MARK, NULL, 0});
+        spush(p, (slot){SL_MARK, NULL, 0, 0});
         break;
     case '0': (void)spop(p); break;  /* POP (a MARK too) */
     case '1': pop_mark(p); break;    /* POP_MARK */
@@ -523,9 +708,19 @@ static int dis_cb(void *user, const ckpt_disasm_op *op) {
         const uint8_t *e1 = line_end(a, end);
         const uint8_t *b = e1 < end ? e1 + 1 : end;
         const uint8_t *e2 = line_end(b, end);
-        emit_global(p, op->code, op->offset, a, (size_t)(e1 - a), b, (size_t)(e2 - b));
-        if (op->code == 'i') pop_mark(p);
-        spush(p, other);
+        int cat = emit_global(p, op->code, op->offset, a, (size_t)(e1 - a), b, (size_t)(e2 - b));
+        if (op->code == 'i') {
+            pop_mark(p);
+            spush(p, other);
+            break;
+        }
+        uint32_t id = tv_new(p, TK_GLOBAL);
+        tval *t = tv_of(p, id);
+        if (t) {
+            t->cat = (uint8_t)cat;
+            t->off = op->offset;
+        }
+        spush(p, (slot){SL_OTHER, NULL, 0, id});
         break;
     }
     case 0x93: { /* STACK_GLOBAL */
@@ -545,24 +740,83 @@ static int dis_cb(void *user, const ckpt_disasm_op *op) {
         emit_ext(p, op->code, op->offset);
         spush(p, other);
         break;
+    case ')': spush(p, (slot){SL_OTHER, NULL, 0, TV_EMPTY_TUPLE}); break; /* EMPTY_TUPLE */
+    case 'N': spush(p, (slot){SL_OTHER, NULL, 0, TV_NONE}); break;        /* NONE */
+    case '}': spush(p, (slot){SL_OTHER, NULL, 0, TV_DICT_EMPTY}); break;  /* EMPTY_DICT */
+    case 0x85: pop_tuple(p, 1); break; /* TUPLE1 */
+    case 0x86: pop_tuple(p, 2); break; /* TUPLE2 */
+    case 0x87: pop_tuple(p, 3); break; /* TUPLE3 */
+    case 't': {                        /* TUPLE */
+        size_t n = 0;
+        uint32_t first[4] = {0, 0, 0, 0};
+        pop_mark_items(p, &n, first);
+        spush(p, (slot){SL_OTHER, NULL, 0, make_tuple(p, n, first)});
+        break;
+    }
+    case 'd': { /* DICT */
+        size_t n = 0;
+        pop_mark_items(p, &n, NULL);
+        spush(p, (slot){SL_OTHER, NULL, 0, n ? TV_DICT : TV_DICT_EMPTY});
+        break;
+    }
+    case 'R': { /* REDUCE: callable(*args) */
+        slot args = spop(p), fn = spop(p);
+        tval *f = tv_of(p, fn.id);
+        uint32_t id = TV_OTHER;
+        if (f) {
+            if (args.id == TV_EMPTY_TUPLE) f->called_empty++;
+            if (f->kind == TK_GLOBAL && (f->cat == GC_PARTIAL || f->cat == GC_GETATTR)) {
+                id = tv_new(p, TK_CALL);
+                tval *c = tv_of(p, id);
+                if (c) {
+                    c->callable = fn.id;
+                    c->args = args.id;
+                }
+            }
+        }
+        spush(p, (slot){SL_OTHER, NULL, 0, id});
+        break;
+    }
+    case 'b': { /* BUILD: state applied to the value below it */
+        slot state = spop(p);
+        tval *t = p->sp ? tv_of(p, p->st[p->sp - 1].id) : NULL;
+        if (t) {
+            if (t->builds++ == 0) t->state = state.id;
+            p->st[p->sp - 1].kind = SL_OTHER; /* keeps its identity */
+        } else {
+            mutate_top(p, 1);
+        }
+        break;
+    }
     /* pop to MARK, push one */
-    case 't': case 'l': case 'd': case 0x91: case 'o':
+    case 'l': case 0x91: case 'o':
         pop_mark(p);
         spush(p, other);
         break;
     /* pop to MARK, the container below stays */
-    case 'e': case 'u': case 0x90:
-        pop_mark(p);
-        if (p->sp) p->st[p->sp - 1] = other;
+    case 'e': case 'u': case 0x90: {
+        size_t n = 0;
+        pop_mark_items(p, &n, NULL);
+        mutate_top(p, n > 0);
         break;
+    }
+    case 'a': (void)spop(p); mutate_top(p, 1); break;                 /* APPEND */
+    case 's': (void)spop(p); (void)spop(p); mutate_top(p, 1); break;  /* SETITEM */
     case '.': (void)spop(p); break;
-    case 0x80: case 0x95: break; /* PROTO, FRAME */
+    case 0x80: /* PROTO */
+        if (a[0] == 2 || a[0] == 3) {
+            if (p->proto_ok == 0) p->proto_ok = 1;
+        } else {
+            p->proto_ok = -1;
+        }
+        break;
+    case 0x95: break; /* FRAME */
     /* pop n, push one */
-    case 0x98: case 0x85: case 'Q': (void)spop(p); spush(p, other); break;
-    case 'a': case 0x86: case 'R': case 'b': case 0x81:
+    case 0x98: case 'Q': (void)spop(p); spush(p, other); break;
+    case 0x81:
         (void)spop(p); (void)spop(p); spush(p, other);
         break;
-    case 0x87: case 's': case 0x92:
+    case 0x92:
         (void)spop(p); (void)spop(p); (void)spop(p); spush(p, other);
         break;
     default: /* every other opcode pushes one value */
@@ -572,10 +826,142 @@ static int dis_cb(void *user, const ckpt_disasm_op *op) {
     return p->nomem || p->sym_limit;
 }
 
+
+/* ---- the NEWOBJ_EX pattern: judging the held-back globals after a walk ---- */
+
+static tval *tv_kind(pk *p, uint32_t id, uint8_t kind) {
+    tval *t = tv_of(p, id);
+    return t && t->kind == kind ? t : NULL;
+}
+
+/* a GLOBAL that may stand for a class: not dangerous, plain name, GLOBAL opcode */
+static tval *plain_global(pk *p, uint32_t id) {
+    tval *t = tv_kind(p, id, TK_GLOBAL);
+    return t && t->cat == GC_PLAIN ? t : NULL;
+}
+
+/* F = getattr(C, '__new__') as a value: its own shape, not yet its uses */
+static int f_shape(pk *p, tval *f) {
+    tval *g = tv_kind(p, f->callable, TK_GLOBAL);
+    tval *t2 = tv_kind(p, f->args, TK_TUPLE);
+    return g && g->cat == GC_GETATTR && t2 && t2->n == 2 && t2->uses == 1 &&
+           plain_global(p, t2->item[0]) && t2->item[1] == TV_STR_NEW && !f->builds && !f->mutated &&
+           !f->called_empty;
+}
+
+/* P = partial(F) with BUILD (F, (A0, ...), kwargs|None, None|{}) called once with ();
+   returns F's id, 0 if not */
+static uint32_t p_shape(pk *p, tval *c) {
+    tval *g = tv_kind(p, c->callable, TK_GLOBAL);
+    tval *t1 = tv_kind(p, c->args, TK_TUPLE);
+    tval *st = tv_kind(p, c->state, TK_TUPLE);
+    if (!g || g->cat != GC_PARTIAL || !t1 || t1->n != 1 || t1->uses != 1 || !st || st->n != 4 ||
+        st->uses != 1 || c->builds != 1 || c->mutated || c->uses != 1 || c->called_empty != 1)
+        return 0;
+    uint32_t fid = t1->item[0];
+    tval *f = tv_kind(p, fid, TK_CALL);
+    tval *args = tv_kind(p, st->item[1], TK_TUPLE);
+    if (!f || st->item[0] != fid || !f_shape(p, f) || !args || args->n < 1 ||
+        !plain_global(p, args->item[0]))
+        return 0;
+    uint32_t kw = st->item[2], dict = st->item[3];
+    if (kw != TV_NONE && kw != TV_DICT_EMPTY && kw != TV_DICT) return 0;
+    if (dict != TV_NONE && dict != TV_DICT_EMPTY) return 0;
+    return fid;
+}
+
+/* "module.name" of the GLOBAL opcode at off */
+static void global_text(pk *p, uint64_t off, char *out, size_t size) {
+    const uint8_t *a = p->buf + off + 1, *end = p->buf + p->len;
+    const uint8_t *e1 = line_end(a, end);
+    const uint8_t *b = e1 < end ? e1 + 1 : end;
+    const uint8_t *e2 = line_end(b, end);
+    char em[CKPT__SCAN_NAME_MAX * 4 + 1], en[CKPT__SCAN_NAME_MAX * 4 + 1];
+    ckpt__scan_escape(a, (size_t)(e1 - a), em);
+    ckpt__scan_escape(b, (size_t)(e2 - b), en);
+    snprintf(out, size, "%.100s.%.100s", em, en);
+}
+
+/* End of a walk of one view: decide every held-back global of that view. */
+static void pattern_resolve(pk *p, uint8_t view) {
+    for (size_t i = 0; i < p->sp; i++) consume(p, p->st[i].id); /* left on the stack */
+    uint64_t *ok = NULL, *okix = NULL; /* offsets of the recognised globals, their tv index */
+    size_t nok = 0, capok = 0, nokix = 0, capokix = 0;
+    int any = 0;
+    for (size_t i = 0; i < p->npend; i++) any |= p->pend[i].view == view;
+    if (any && p->track && !p->track_fail && !p->sym_limit && p->proto_ok == 1) {
+        for (size_t i = 0; i < p->ntv; i++) p->tv[i].expected = p->tv[i].ex = 0;
+        /* each P in shape accounts for two uses of its F (T1 item, state item) */
+        for (size_t i = 0; i < p->ntv; i++) {
+            if (p->tv[i].kind != TK_CALL) continue;
+            uint32_t fid = p_shape(p, &p->tv[i]);
+            if (fid) tv_of(p, fid)->expected += 2;
+        }
+        /* a P counts when its F has no other use; then P accounts for one use of
+           its partial global, and each such F for one use of its getattr global */
+        for (size_t i = 0; i < p->ntv; i++) {
+            if (p->tv[i].kind != TK_CALL) continue;
+            uint32_t fid = p_shape(p, &p->tv[i]);
+            tval *f = tv_of(p, fid);
+            if (!f || f->uses != f->expected) continue;
+            tval *gp = tv_of(p, p->tv[i].callable), *gf = tv_of(p, f->callable);
+            gp->expected++;
+            gp->ex = (uint32_t)(TV_FIRST + i);
+            if (!f->ex) { /* one getattr call per F, however many P share it */
+                f->ex = (uint32_t)(TV_FIRST + i);
+                gf->expected++;
+                gf->ex = f->ex;
+            }
+        }
+        for (size_t i = 0; i < p->ntv && !p->nomem; i++) {
+            tval *g = &p->tv[i];
+            if (g->kind == TK_GLOBAL && (g->cat == GC_PARTIAL || g->cat == GC_GETATTR) &&
+                g->expected && g->uses == g->expected && !g->builds && !g->mutated)
+                if (push_u64(p, &ok, &nok, &capok, g->off)) /* ascending: walk order */
+                    (void)push_u64(p, &okix, &nokix, &capokix, i);
+        }
+    }
+    for (size_t i = 0; i < p->npend && !p->nomem; i++) {
+        pend *e = &p->pend[i];
+        if (e->view != view) continue;
+        const char *canon = e->cat == GC_PARTIAL ? "functools.partial" : "builtins.getattr";
+        char why[768];
+        ckpt_verdict v = CKPT_VERDICT_DANGEROUS;
+        size_t at = find_u64(ok, nok, e->off);
+        if (at < nokix) {
+            if (p->danger_only) continue;
+            /* the example P this global belongs to: name its classes */
+            tval *g = &p->tv[okix[at]];
+            tval *pc = g ? tv_of(p, g->ex) : NULL;
+            tval *f = pc ? tv_of(p, tv_of(p, pc->args)->item[0]) : NULL;
+            char cn[220] = "?", an[220] = "?";
+            if (f) global_text(p, tv_of(p, tv_of(p, f->args)->item[0])->off, cn, sizeof cn);
+            if (pc) global_text(p, tv_of(p, tv_of(p, tv_of(p, pc->state)->item[1])->item[0])->off,
+                                an, sizeof an);
+            snprintf(why, sizeof why,
+                     "protocol-2/3 NEWOBJ_EX pattern recognised (how pickle writes __getnewargs_ex__ "
+                     "objects below protocol 4): functools.partial(getattr(%s, '__new__'), %s, *args, "
+                     "**kwargs) called once with (), every use of this global part of it; judged as "
+                     "NEWOBJ of those classes (see their findings)%s",
+                     cn, an, view ? VIEW_NOTE : "");
+            v = CKPT_VERDICT_SAFE;
+        } else {
+            snprintf(why, sizeof why, "%s%s", e->reason, view ? VIEW_NOTE : "");
+        }
+        ckpt__scan_add(p->s, CKPT_FIND_GLOBAL, v, e->module, e->name, canon, e->op, (int64_t)e->off,
+                       p->member, p->start, 0, why);
+    }
+    ckpt__free(&p->s->alloc, ok, capok * sizeof *ok);
+    ckpt__free(&p->s->alloc, okix, capokix * sizeof *okix);
+}
+
 static void sym_reset(pk *p) {
     p->sp = 0;
     if (p->memo) memset(p->memo, 0, p->memo_cap * sizeof *p->memo);
     p->memo_count = 0;
+    p->ntv = 0;
+    p->track_fail = 0;
+    p->proto_ok = 0;
 }
 
 static void pk_free(pk *p) {
@@ -584,6 +970,8 @@ static void pk_free(pk *p) {
     ckpt__free(a, p->reg, p->capreg * sizeof *p->reg);
     ckpt__free(a, p->st, p->stcap * sizeof *p->st);
     ckpt__free(a, p->memo, p->memo_cap * sizeof *p->memo);
+    ckpt__free(a, p->tv, p->captv * sizeof *p->tv);
+    ckpt__free(a, p->pend, p->cappend * sizeof *p->pend);
     while (p->blocks) {
         dblock *n = p->blocks->next;
         ckpt__free(a, p->blocks, p->blocks->size);
@@ -674,10 +1062,13 @@ ckpt_status ckpt__scan_pickle(ckpt__scan *s, const uint8_t *buf, size_t len, siz
     ckpt_graph_free(g);
     if (mst == CKPT_E_NOMEM && !p.danger_only) p.nomem = 1;
 
-    /* 2. the disassembler with its symbolic stack */
+    /* 2. the disassembler with its symbolic stack (values get identities for the
+       NEWOBJ_EX pattern when the machine held back a global or did not finish) */
     size_t dend = start;
+    p.track = p.npend > 0 || mst != CKPT_OK;
     ckpt_status dst = p.nomem ? CKPT_E_NOMEM : dis_pass(&p, 1, &dend, &de);
     if (dst == CKPT_E_NOMEM) p.nomem = 1;
+    if (!p.nomem) pattern_resolve(&p, 0);
 
     /* 3. a joblib stream read as a plain pickle */
     if (p.nreg && !p.nomem) {
@@ -685,10 +1076,12 @@ ckpt_status ckpt__scan_pickle(ckpt__scan *s, const uint8_t *buf, size_t len, siz
         p.danger_only = 1;
         p.plain_view = 1;
         sym_reset(&p);
+        p.track = 1;
         size_t e2;
         ckpt_error pe;
         ckpt_error_clear(&pe);
         if (dis_pass(&p, 0, &e2, &pe) == CKPT_E_NOMEM) p.nomem = 1;
+        if (!p.nomem) pattern_resolve(&p, 1);
         p.danger_only = keep;
         p.plain_view = 0;
     }

@@ -437,6 +437,89 @@ def main():
         "unverifiable", "deflated member decompressing past the limit",
         limits={"max_decompressed": 1 << 20})
 
+    # ---- protocol-2/3 NEWOBJ_EX pattern (pickle writes __getnewargs_ex__ objects
+    # below protocol 4 as functools.partial(getattr(C, '__new__'), C, *args, **kw)
+    # called with ()); exactly that structure is judged as NEWOBJ of C, every
+    # near miss keeps functools.partial / builtins.getattr dangerous ----
+    def nx(C=("collections", "OrderedDict"), attr=None, args=None, kw=EMPTY_DICT, dct=NONE,
+           call=EMPTY_TUPLE + REDUCE, p=2, state=None, build=BUILD, mid=b"", after=b"",
+           pg=glob("functools", "partial")):
+        """memo: 1 partial, 2 getattr, 3 C, 6 F = getattr(C, '__new__'), 8 P = partial(F)"""
+        attr = bu("__new__") if attr is None else attr
+        args = binget(3) + K(1) + TUPLE2 if args is None else args
+        head = (pg + binput(1) + glob("builtins", "getattr") + binput(2) +
+                glob(*C) + binput(3) + attr + binput(4) + TUPLE2 + binput(5) + REDUCE + binput(6) +
+                mid + TUPLE1 + binput(7) + REDUCE + binput(8))
+        if state is None:
+            state = MARK + binget(6) + args + kw + dct + TUPLE
+        return proto(p) + head + state + build + call + after + STOP
+
+    add("nx_ctl_ordereddict.pkl", nx(), "safe",
+        "control: protocol-2 NEWOBJ_EX pattern of an allowlisted class", "functools.partial")
+    add("nx_ctl_p3_kwargs.pkl", nx(p=3, kw=EMPTY_DICT + bu("k") + K(2) + b"s"), "safe",
+        "control: protocol-3 NEWOBJ_EX pattern with kwargs", "builtins.getattr")
+    add("nx_ctl_main_class.pkl", nx(C=("__main__", "Model")), "unknown",
+        "control: NEWOBJ_EX pattern of a user class is what NEWOBJ of it is", "__main__.Model")
+    # two objects of one class, as pickle writes them: partial, getattr and F from the memo
+    second = (binget(1) + binget(6) + TUPLE1 + REDUCE + MARK + binget(6) + binget(3) + TUPLE1 +
+              EMPTY_DICT + NONE + TUPLE + BUILD + EMPTY_TUPLE + REDUCE)
+    two = nx(after=TUPLE1 + second + TUPLE2)
+    add("nx_ctl_two_objects.pkl", two, "safe",
+        "control: two NEWOBJ_EX-pattern objects sharing partial, getattr and F through the memo",
+        "functools.partial")
+    # near misses
+    add("nx_attr_not_new.pkl", nx(attr=bu("fromkeys")), "dangerous",
+        "NEWOBJ_EX pattern with getattr(C, 'fromkeys')", "builtins.getattr")
+    add("nx_attr_bytes.pkl", nx(attr=C(b"__new__")), "dangerous",
+        "NEWOBJ_EX pattern with the attribute name as bytes", "builtins.getattr")
+    add("nx_attr_computed.pkl", nx(attr=glob("_codecs", "encode") + bu("__new__") + bu("ascii") +
+                                   TUPLE2 + REDUCE), "dangerous",
+        "NEWOBJ_EX pattern with a computed attribute name", "builtins.getattr")
+    add("nx_getattr_3_args.pkl", nx(attr=bu("__new__") + NONE, mid=b"", p=2).replace(
+        bu("__new__") + NONE + binput(4) + TUPLE2, bu("__new__") + NONE + binput(4) + TUPLE3),
+        "dangerous", "getattr(C, '__new__', None): three arguments", "builtins.getattr")
+    add("nx_class_dangerous.pkl", nx(C=("subprocess", "Popen")), "dangerous",
+        "NEWOBJ_EX pattern around a dangerous class", "builtins.getattr")
+    add("nx_args0_not_class.pkl", nx(args=K(1) + TUPLE1), "dangerous",
+        "partial state args[0] is not a class global", "functools.partial")
+    add("nx_state_other_func.pkl",
+        nx(state=MARK + glob("builtins", "getattr") + glob("collections", "OrderedDict") +
+           bu("__new__") + TUPLE2 + REDUCE + binget(3) + TUPLE1 + EMPTY_DICT + NONE + TUPLE),
+        "dangerous", "partial state func is another getattr result than the partial's", "functools.partial")
+    add("nx_state_dict_set.pkl", nx(dct=EMPTY_DICT + bu("x") + K(1) + b"s"), "dangerous",
+        "partial state with a non-empty __dict__", "functools.partial")
+    add("nx_state_kw_list.pkl", nx(kw=EMPTY_LIST), "dangerous", "partial state kwargs not a dict",
+        "functools.partial")
+    add("nx_state_3_items.pkl", nx(state=MARK + binget(6) + binget(3) + TUPLE1 + EMPTY_DICT + TUPLE),
+        "dangerous", "partial state of three items", "functools.partial")
+    add("nx_extra_build.pkl", nx(build=BUILD + MARK + binget(6) + binget(3) + TUPLE1 + NONE + NONE +
+                                 TUPLE + BUILD), "dangerous", "two BUILDs on the partial",
+        "functools.partial")
+    add("nx_call_with_args.pkl", nx(call=bu("id") + TUPLE1 + REDUCE), "dangerous",
+        "the partial called with arguments", "functools.partial")
+    add("nx_called_twice.pkl", nx(after=POP + binget(8) + EMPTY_TUPLE + REDUCE), "dangerous",
+        "the partial fetched from the memo and called a second time", "functools.partial")
+    add("nx_not_called.pkl", nx(call=b""), "dangerous", "the partial built but never called",
+        "functools.partial")
+    add("nx_partial_in_list.pkl", nx(after=EMPTY_LIST + binget(8) + APPEND + TUPLE2), "dangerous",
+        "the partial also stored in a list", "functools.partial")
+    add("nx_f_called.pkl", nx(after=binget(6) + binget(3) + TUPLE1 + REDUCE + TUPLE2), "dangerous",
+        "getattr(C, '__new__') from the memo called directly", "builtins.getattr")
+    add("nx_build_on_f.pkl", nx(mid=EMPTY_DICT + BUILD), "dangerous", "BUILD applied to getattr's result",
+        "builtins.getattr")
+    add("nx_getattr_reused.pkl", nx(after=binget(2) + binget(3) + bu("fromkeys") + TUPLE2 + REDUCE +
+                                    TUPLE2), "dangerous",
+        "NEWOBJ_EX pattern plus getattr from the memo for another attribute", "builtins.getattr")
+    add("nx_partial_reused.pkl", nx(after=binget(1) + binget(6) + TUPLE1 + REDUCE + TUPLE2),
+        "dangerous", "NEWOBJ_EX pattern plus functools.partial from the memo used again",
+        "functools.partial")
+    add("nx_proto4.pkl", nx(p=4), "dangerous", "the protocol-2/3 pattern in a protocol-4 pickle",
+        "functools.partial")
+    add("nx_stack_global.pkl", nx(pg=sbu("functools") + sbu("partial") + STACK_GLOBAL), "dangerous",
+        "functools.partial by STACK_GLOBAL in the pattern", "functools.partial")
+    add("nx_truncated.pkl", nx()[:-3], "dangerous", "NEWOBJ_EX pattern cut before the call",
+        "functools.partial")
+
     # ---- numpy ----
     add("npy_object_evil.npy", npy_object(call_p2("os", "system")), "dangerous",
         ".npy object array pickle", "os.system")

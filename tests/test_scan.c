@@ -359,10 +359,36 @@ static void test_offsets(void) {
     }
 }
 
+/* protocol-2/3 NEWOBJ_EX pattern (pickles/p2,p3_newobj_ex.pkl, written by pickle
+   itself): functools.partial and builtins.getattr reported with the NEWOBJ
+   verdict and the reason naming the pattern; the class stays unknown */
+static void test_newobj_ex(void) {
+    static const char *const files[] = {"pickles/p2_newobj_ex.pkl", "pickles/p3_newobj_ex.pkl"};
+    static const char *const globals[] = {"functools.partial", "builtins.getattr"};
+    for (size_t i = 0; i < 2; i++) {
+        ckpt_scan_report *r = NULL;
+        CHECK_STATUS(ckpt_scan_file(tu_model_path(files[i]), NULL, &r, NULL), CKPT_OK);
+        if (!r) continue;
+        CHECKF(ckpt_scan_verdict(r) == CKPT_VERDICT_UNKNOWN, "%s: %s", files[i],
+               ckpt_verdict_name(ckpt_scan_verdict(r)));
+        for (size_t k = 0; k < 2; k++) {
+            const ckpt_scan_finding *f = find_global(r, globals[k]);
+            CHECKF(f && f->severity == CKPT_VERDICT_SAFE && f->opcode == 'c' &&
+                       strstr(f->reason, "NEWOBJ_EX pattern recognised") &&
+                       strstr(f->reason, "getattr(__main__.WithNewArgsEx, '__new__'), __main__.WithNewArgsEx"),
+                   "%s: %s not reported as the recognised pattern", files[i], globals[k]);
+        }
+        const ckpt_scan_finding *c = find_global(r, "__main__.WithNewArgsEx");
+        CHECKF(c && c->severity == CKPT_VERDICT_UNKNOWN, "%s: class not unknown", files[i]);
+        ckpt_scan_free(r);
+    }
+}
+
 int main(int argc, char **argv) {
     tu_init(argc, argv);
     test_rules();
     test_offsets();
+    test_newobj_ex();
     test_malicious();
     test_benign();
     test_realworld();

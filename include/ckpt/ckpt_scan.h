@@ -24,6 +24,15 @@
  *                 processes, import modules or reach attributes
  * The file's verdict is the worst of its findings.
  *
+ * One structure of dangerous globals is recognised: pickle writes objects with
+ * __getnewargs_ex__ at protocols 2-3 as functools.partial(getattr(C,
+ * '__new__'), C, *args, **kwargs) called with ().  When every use of those
+ * functools.partial / builtins.getattr globals in the pickle is exactly that
+ * (partial state consistent, partial called once with (), nothing reused),
+ * they are reported SAFE with a reason naming the pattern, and the verdict is
+ * that of NEWOBJ of the classes (their own findings); any deviation keeps
+ * them DANGEROUS.
+ *
  * Threads: no global state; reports are independent.
  */
 #ifndef CKPT_SCAN_H
