@@ -106,17 +106,13 @@ int64_t ckpt_tm_out_cols(const ckpt_tm *m, ckpt_tm_method method)
 
 /* ------------------------------------------------------------ direct tree kinds */
 
-/* Normalized class row of a classification tree leaf added to acc. */
+/* Normalized class row of a classification tree leaf (t->pnorm, made at load
+   by ckpt_tree_normalize) added to acc. */
 static void add_leaf_proba(const ckpt_tree *t, int64_t leaf, int64_t K, double *acc)
 {
-    const double *v = t->value + leaf * t->n_classes; /* n_outputs == 1 */
-    double s = 0.0;
+    const double *p = t->pnorm + leaf * t->n_classes; /* n_outputs == 1 */
     for (int64_t k = 0; k < K; k++)
-        s += v[k];
-    if (s == 0.0)
-        s = 1.0;
-    for (int64_t k = 0; k < K; k++)
-        acc[k] += v[k] / s;
+        acc[k] += p[k];
 }
 
 /* GB raw prediction of one float32 row on top of raw[0..K) (init already in). */

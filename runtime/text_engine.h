@@ -85,7 +85,11 @@ ckpt_status ckpt_text_analyze(const ckpt_text_analyzer *a, ckpt_text_ws *w, cons
    grown with realloc like ckpt_model_run's CSR outputs */
 typedef ckpt_csr ckpt_text_csr;
 
-void ckpt_text_csr_free(ckpt_text_csr *m);
+/* The public ckpt_csr_free (a ckpt_text_csr is a ckpt_csr). */
+static inline void ckpt_text_csr_free(ckpt_text_csr *m)
+{
+    ckpt_csr_free(m);
+}
 
 /* ---- one vectorizer / transformer */
 typedef enum ckpt_text_kind {

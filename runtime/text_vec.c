@@ -18,16 +18,6 @@
 #include "text_engine.h"
 #include "text_internal.h"
 
-void ckpt_text_csr_free(ckpt_text_csr *m)
-{
-    if (!m)
-        return;
-    free(m->indptr);
-    free(m->indices);
-    free(m->data);
-    memset(m, 0, sizeof *m);
-}
-
 void ckpt_text_vec_free(ckpt_text_vec *v)
 {
     if (!v)
