@@ -80,9 +80,12 @@ def main():
         make("mlp_nobias_f64", [3, 5, 2], ["tanh", None], torch.float64, bias=False, seed=4,
              prefix="model.layers"),
         # wide enough for the two-panel (128 outputs) kernel and a ragged last panel
-        # (70 = 64 + 6), with every float32 activation
-        make("mlp_wide_f32", [24, 200, 70, 33, 5], ["gelu", "tanh", "sigmoid", "softmax"],
+        # (70 = 64 + 6), a narrow layer with many inputs (70 -> 20: summed in 4
+        # interleaved chains by the runtime), every float32 activation
+        make("mlp_wide_f32", [24, 200, 70, 20, 5], ["gelu", "tanh", "sigmoid", "softmax"],
              torch.float32, seed=5),
+        # relu only (exact activations) with a narrow 96 -> 3 output layer
+        make("mlp_narrow_out_f32", [16, 96, 3], ["relu", None], torch.float32, seed=8),
         # more rows than one batch chunk (1024) of the runtime
         make("mlp_rows_f32", [4, 9, 2], ["relu", None], torch.float32, seed=6, rows=1100),
         # one float64 layer makes the whole stack float64 (float16 weights widened)

@@ -60,6 +60,14 @@
 /* batches of up to this many rows run row by row (no BLAS call, no thread
    hand-off inside OpenBLAS) */
 #define LAYERS_ROW_BATCH 4
+/* A layer of at most LAYERS_SPLIT_MAXOUT outputs (padded) and at least
+   LAYERS_SPLIT_MIN_IN inputs has too few accumulators to hide the FMA latency
+   (256 dependent FMAs for the bench's last layer: a third of the row time):
+   each output is summed in 4 interleaved chains (inputs c = 0, 1, 2, 3 mod 4)
+   added as ((s0 + s1) + (s2 + s3)), then the bias.  Every kernel does that
+   for such layers, alone or in a batch. */
+#define LAYERS_SPLIT_MAXOUT 24
+#define LAYERS_SPLIT_MIN_IN 64
 /* rows per block of a batch through the x86 kernels: the activations of a
    block stay in L2 next to the weights (96 x 256 floats = 96 KiB) */
 #define LAYERS_CHUNK_ROWS 96
@@ -75,6 +83,7 @@ typedef struct layer {
     float *W32, *b32;        /* float32 stacks: W out x in, b outp (zeros when no bias) */
     float *P32;              /* float32: panels, see pack() */
     int has_bias;
+    int split;               /* 4 interleaved chains per output, see LAYERS_SPLIT_* */
 } layer;
 
 typedef struct layers_impl {
@@ -131,7 +140,66 @@ static void row_scalar(const float *P, int64_t kp, int64_t d, const float *x, co
     }
 }
 
+/* split layers (one panel of width kp): 4 chains per output */
+static void split_scalar(const float *P, int64_t kp, int64_t d, const float *x, const float *b,
+                         float *y)
+{
+    for (int64_t q = 0; q < kp; q++) {
+        float a[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        for (int64_t c = 0; c < d; c++)
+            a[c & 3] = fmaf(x[c], P[c * kp + q], a[c & 3]);
+        y[q] = b[q] + ((a[0] + a[1]) + (a[2] + a[3]));
+    }
+}
+
 #if LAYERS_X86
+/* split layers, na x 8 outputs (na <= 3, a constant after inlining) */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+split_avx2_n(const float *p, int64_t d, const float *x, const float *b, float *y, const int na)
+{
+    __m256 a0[3], a1[3], a2[3], a3[3];
+    for (int i = 0; i < na; i++)
+        a0[i] = a1[i] = a2[i] = a3[i] = _mm256_setzero_ps();
+    const int64_t w = 8 * (int64_t)na;
+    int64_t c = 0;
+    for (; c + 4 <= d; c += 4) {
+        const __m256 x0 = _mm256_broadcast_ss(x + c), x1 = _mm256_broadcast_ss(x + c + 1);
+        const __m256 x2 = _mm256_broadcast_ss(x + c + 2), x3 = _mm256_broadcast_ss(x + c + 3);
+        const float *r = p + c * w;
+        for (int i = 0; i < na; i++) {
+            a0[i] = _mm256_fmadd_ps(x0, _mm256_loadu_ps(r + 8 * i), a0[i]);
+            a1[i] = _mm256_fmadd_ps(x1, _mm256_loadu_ps(r + w + 8 * i), a1[i]);
+            a2[i] = _mm256_fmadd_ps(x2, _mm256_loadu_ps(r + 2 * w + 8 * i), a2[i]);
+            a3[i] = _mm256_fmadd_ps(x3, _mm256_loadu_ps(r + 3 * w + 8 * i), a3[i]);
+        }
+    }
+    /* at most 3 inputs left: they continue chains 0, 1, 2 */
+    for (int i = 0; i < na && c < d; i++)
+        a0[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(x + c), _mm256_loadu_ps(p + c * w + 8 * i),
+                                a0[i]);
+    for (int i = 0; i < na && c + 1 < d; i++)
+        a1[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(x + c + 1),
+                                _mm256_loadu_ps(p + (c + 1) * w + 8 * i), a1[i]);
+    for (int i = 0; i < na && c + 2 < d; i++)
+        a2[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(x + c + 2),
+                                _mm256_loadu_ps(p + (c + 2) * w + 8 * i), a2[i]);
+    for (int i = 0; i < na; i++) {
+        const __m256 s = _mm256_add_ps(_mm256_add_ps(a0[i], a1[i]), _mm256_add_ps(a2[i], a3[i]));
+        _mm256_storeu_ps(y + 8 * i, _mm256_add_ps(_mm256_loadu_ps(b + 8 * i), s));
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void split_avx2(const float *P, int64_t kp, int64_t d,
+                                                           const float *x, const float *b,
+                                                           float *y)
+{
+    switch (kp / 8) {
+    case 3: split_avx2_n(P, d, x, b, y, 3); break;
+    case 2: split_avx2_n(P, d, x, b, y, 2); break;
+    default: split_avx2_n(P, d, x, b, y, 1); break;
+    }
+}
+
 /* one panel of na x 8 outputs (na a constant after inlining) */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 panel_avx2(const float *p, int64_t d, const float *x, const float *b, float *y, const int na)
@@ -386,6 +454,33 @@ static void act_f32(lact a, float *Y, int64_t n, int64_t w, int64_t ld)
     }
 }
 
+/* one row through one float32 layer (no activation): dst[0..outp) */
+static void layer_row(const layers_impl *m, const layer *y, const float *src, float *dst)
+{
+    switch (m->kern) {
+#if LAYERS_X86
+    case K_AVX512:
+        if (y->split)
+            split_avx2(y->P32, y->outp, y->in, src, y->b32, dst);
+        else
+            row_avx512(y->P32, y->outp, y->in, src, y->b32, dst);
+        break;
+    case K_AVX2:
+        if (y->split)
+            split_avx2(y->P32, y->outp, y->in, src, y->b32, dst);
+        else
+            row_avx2(y->P32, y->outp, y->in, src, y->b32, dst);
+        break;
+#endif
+    default:
+        if (y->split)
+            split_scalar(y->P32, y->outp, y->in, src, y->b32, dst);
+        else
+            row_scalar(y->P32, y->outp, y->in, src, y->b32, dst);
+        break;
+    }
+}
+
 /* One row through the float32 stack in stack buffers (m->row_ok). */
 static void row_f32(const layers_impl *m, const double *xin, double *out)
 {
@@ -395,13 +490,7 @@ static void row_f32(const layers_impl *m, const double *xin, double *out)
         src[c] = (float)xin[c];
     for (int64_t l = 0; l < m->nl; l++) {
         const layer *y = &m->L[l];
-        switch (m->kern) {
-#if LAYERS_X86
-        case K_AVX512: row_avx512(y->P32, y->outp, y->in, src, y->b32, dst); break;
-        case K_AVX2: row_avx2(y->P32, y->outp, y->in, src, y->b32, dst); break;
-#endif
-        default: row_scalar(y->P32, y->outp, y->in, src, y->b32, dst); break;
-        }
+        layer_row(m, y, src, dst);
         act_f32(y->act, dst, 1, y->out, y->out);
         float *t = src;
         src = dst;
@@ -428,8 +517,13 @@ static void chunk_f32(const layers_impl *m, const double *xin, int64_t nn, float
         const layer *y = &m->L[l];
         const int64_t k = y->out;
         int64_t ldd = k;
-        switch (m->kern) {
+        switch (y->split && m->kern != K_SCALAR ? -1 : (int)m->kern) {
 #if LAYERS_X86
+        case -1:
+            ldd = y->outp;
+            for (int64_t r = 0; r < nn; r++)
+                layer_row(m, y, src + r * lds, dst + r * ldd);
+            break;
         case K_AVX512:
             ldd = y->outp;
             for (int64_t r = 0; r < nn; r += 6)
@@ -694,6 +788,7 @@ ckpt_status ckpt_model_build_layers(ckpt_file *f, const char *spec, const ckpt_m
         y->outp = (ws[0] + 7) / 8 * 8;
         y->act = a;
         y->has_bias = y->b != NULL;
+        y->split = y->outp <= LAYERS_SPLIT_MAXOUT && y->in >= LAYERS_SPLIT_MIN_IN;
         if (ws[0] < 1 || ws[1] < 1 || (y->b && bs[0] != ws[0]) ||
             (m->nl > 1 && y->in != m->L[m->nl - 2].out)) {
             st = ckpt_error_set(err, CKPT_E_MODEL, -1,

@@ -8,18 +8,20 @@
  *    row by row.
  *  - float32 stacks (float32 / float16 / bfloat16 weights, computed in float32
  *    like PyTorch): the issue's 1e-5, and the tighter bound this runtime
- *    holds: every output within a few float32 epsilons (2^-23) of its row's
- *    largest |value|, as one batch (sgemm), row by row (packed FMA kernel)
- *    and in groups of 3 rows.  The bound is EXACT_TOL for stacks whose
- *    activations are exact (relu, identity): only the summation order can
- *    differ from PyTorch's.  With tanh / sigmoid / gelu / softmax it is
- *    TRANS_TOL: libm's float functions and PyTorch's vectorized (Sleef) ones
- *    may differ in the last bit, and the following layers magnify that.
- *    The test also runs the same stacks in float64 (its own plain loops over
- *    the state_dict) and checks that float64 arithmetic would MISS the
- *    EXACT_TOL bound on the exact-activation fixtures: the bound tells a
- *    float32 computation from a float64 one.  (For the transcendental stacks
- *    float64 lands within TRANS_TOL too: that bound does not tell them apart.)
+ *    holds: every output within F32_TOL float32 epsilons (2^-23) of its row's
+ *    largest |value|, as one batch, row by row, and in groups of 3 rows.
+ *    Measured worst: 5.6 eps (a 96 -> 3 layer whose sums cancel, summed in 4
+ *    chains by the runtime), 4.7 eps (tanh: libm's tanhf vs PyTorch's Sleef).
+ *    The test also runs every stack in float64 (its own plain loops over the
+ *    state_dict; rounded to float32 for the bit counts) to show what the bound tells:
+ *    float64 arithmetic misses F32_TOL on at least one fixture (9.3 eps on
+ *    mlp_rows_f32), and on every fixture the float32 path gives at least as
+ *    many outputs bit-identical to PyTorch's as float64 does, in total at
+ *    least twice as many (the FMA order is OpenBLAS's: 4826 vs 2140 of 5100
+ *    over .pkl and .pt when written).  The counts do not depend on the x86 /
+ *    portable kernel: they give the same bits.  But on fixtures without exact
+ *    matches the bound alone could not tell float32 from float64: PyTorch's
+ *    own float32 rounding is as large as ours.
  *  - Every fixture is run with each float32 kernel (CKPT_LAYERS_KERNEL=scalar,
  *    avx2, and the default: AVX-512 where the CPU has it): single rows give
  *    the same bits with all of them (same order of fused multiply-adds), and
@@ -40,12 +42,11 @@
 #include "util_model.h"
 #include "util_test.h"
 
-/* float32 stacks: |got - torch| <= TOL * FLT_EPSILON * max|torch row| */
-#define EXACT_TOL 2.0   /* relu / identity only */
-#define TRANS_TOL 8.0   /* with tanh, sigmoid, gelu or softmax */
+/* float32 stacks: |got - torch| <= F32_TOL * FLT_EPSILON * max|torch row| */
+#define F32_TOL 8.0
 
-static double worst_exact = 0.0, worst_trans = 0.0, worst_f64ref_exact = 1e30;
-static int n_exact = 0;
+static double worst_f32 = 0.0, worst_f64ref = 0.0;
+static int64_t same_f32 = 0, same_f64 = 0, cells_f32 = 0;
 
 /* kernels the fixtures are run with (CKPT_LAYERS_KERNEL); "" = default */
 static const char *const kernels[3] = {"scalar", "avx2", ""};
@@ -141,6 +142,16 @@ static int64_t ref_f64(ckpt_file *f, const char *spec, const double *X, int64_t 
     }
     *out = h;
     return w;
+}
+
+/* outputs equal to PyTorch's float32 value bit for bit (got rounded to float32
+   first: float32 results are exact in float64) */
+static int64_t n_same(const double *got, const double *want, int64_t cells)
+{
+    int64_t same = 0;
+    for (int64_t i = 0; i < cells; i++)
+        same += (float)got[i] == (float)want[i];
+    return same;
 }
 
 /* run rows [r0, r0+cnt) of X as one call */
@@ -246,9 +257,6 @@ static void one(const char *name, const char *ext, const cJSON *doc)
     /* PyTorch computed stacks with a float64 tensor in float64, the others in float32 */
     const cJSON *dt = cJSON_GetObjectItem(doc, "dtype");
     int f64 = cJSON_IsString(dt) && strcmp(dt->valuestring, "float64") == 0;
-    const int exact = !strstr(spec, "tanh") && !strstr(spec, "sigmoid") && !strstr(spec, "gelu") &&
-                      !strstr(spec, "softmax");
-    const double tol = exact ? EXACT_TOL : TRANS_TOL;
     tum_check_model(m, doc, what, f64 ? 1e-9 : 1e-5, f64 ? 1e-10 : 1e-6);
 
     int64_t n = 0, d = 0, wn = 0, k = 0;
@@ -266,6 +274,7 @@ static void one(const char *name, const char *ext, const cJSON *doc)
             for (const cJSON *v = r->child; v; v = v->next)
                 want[i++] = v->valuedouble;
         const int64_t groups[3] = {n, 1, 3};
+        int64_t single_same = 0;
         for (int g = 0; g < 3; g++) {
             CHECKF(run_grouped(m, X, n, d, groups[g], got, k), "%s: run", what);
             if (f64) {
@@ -276,10 +285,12 @@ static void one(const char *name, const char *ext, const cJSON *doc)
                        (long long)groups[g]);
             } else {
                 double u = row_ulps(got, want, n, k);
-                double *w = exact ? &worst_exact : &worst_trans;
-                *w = u > *w ? u : *w;
-                CHECKF(u <= tol, "%s: float32 in groups of %lld rows: %.2f eps of the row "
-                       "maximum from PyTorch (bound %.0f)", what, (long long)groups[g], u, tol);
+                worst_f32 = u > worst_f32 ? u : worst_f32;
+                CHECKF(u <= F32_TOL, "%s: float32 in groups of %lld rows: %.2f eps of the row "
+                       "maximum from PyTorch (bound %.0f)", what, (long long)groups[g], u,
+                       F32_TOL);
+                if (g == 1)
+                    single_same = n_same(got, want, n * k);
                 if (strcmp(what, "mlp_wide_f32.pt") == 0 && g < 2) {
                     double **keep = g == 0 ? &wide_batch[kv] : &wide_rows[kv];
                     *keep = malloc((size_t)(n * k) * sizeof **keep);
@@ -287,8 +298,9 @@ static void one(const char *name, const char *ext, const cJSON *doc)
                     wide_cells = n * k;
                 }
                 if ((g == 0 || g == 1) && kv == 2)
-                    printf("%s: %s: %.2f eps of the row max from PyTorch\n", what,
-                           g == 0 ? "batch" : "single rows", u);
+                    printf("%s: %s: %.2f eps of the row max from PyTorch, %lld/%lld identical\n",
+                           what, g == 0 ? "batch" : "single rows", u,
+                           (long long)n_same(got, want, n * k), (long long)(n * k));
             }
         }
         if (!f64) {
@@ -297,12 +309,19 @@ static void one(const char *name, const char *ext, const cJSON *doc)
             CHECKF(rk == k, "%s: float64 reference", what);
             if (rk == k) {
                 double u = row_ulps(ref, want, n, k);
-                if (exact) {
-                    n_exact++;
-                    worst_f64ref_exact = u < worst_f64ref_exact ? u : worst_f64ref_exact;
+                worst_f64ref = u > worst_f64ref ? u : worst_f64ref;
+                int64_t s64 = n_same(ref, want, n * k);
+                CHECKF(single_same >= s64, "%s: float32 rows match PyTorch's bits %lld times, "
+                       "float64 %lld times", what, (long long)single_same, (long long)s64);
+                if (kv == 2) {
+                    same_f32 += single_same;
+                    same_f64 += s64;
+                    cells_f32 += n * k;
                 }
                 if (kv == 2)
-                    printf("%s: float64 arithmetic would be %.2f eps from PyTorch\n", what, u);
+                    printf("%s: float64 arithmetic would be %.2f eps from PyTorch, %lld/%lld "
+                           "identical\n", what, u, (long long)n_same(ref, want, n * k),
+                           (long long)(n * k));
             }
             free(ref);
             if (strcmp(name, "mlp_wide_f32") == 0 && kv == 2)
@@ -378,15 +397,15 @@ int main(int argc, char **argv)
         free(wide_batch[i]);
     }
     free(index);
-    printf("float32 stacks from PyTorch, in eps of the row max: relu/identity stacks worst "
-           "%.2f (bound %.0f), others worst %.2f (bound %.0f); float64 arithmetic on the "
-           "relu/identity stacks: at least %.2f on each\n", worst_exact, EXACT_TOL, worst_trans,
-           TRANS_TOL, worst_f64ref_exact);
-    /* the bound must be one float64 arithmetic misses, or it tells nothing */
-    CHECKF(n_exact >= 2, "relu/identity float32 fixtures: %d", n_exact);
-    CHECKF(worst_f64ref_exact > EXACT_TOL, "float64 arithmetic is within %.0f eps on a "
-           "relu/identity fixture (%.2f): the bound does not tell float32 from float64",
-           EXACT_TOL, worst_f64ref_exact);
+    printf("float32 stacks: worst %.2f eps of the row max from PyTorch (bound %.0f), single "
+           "rows bit-identical %lld/%lld; float64 arithmetic: worst %.2f eps, bit-identical "
+           "%lld\n", worst_f32, F32_TOL, (long long)same_f32, (long long)cells_f32, worst_f64ref,
+           (long long)same_f64);
+    /* the bound and the bit counts must tell float32 from float64 */
+    CHECKF(worst_f64ref > F32_TOL, "float64 arithmetic is within %.0f eps on every fixture "
+           "(worst %.2f): the bound does not tell float32 from float64", F32_TOL, worst_f64ref);
+    CHECKF(cells_f32 > 0 && same_f32 >= 2 * same_f64, "bit-identical outputs: float32 %lld, "
+           "float64 %lld", (long long)same_f32, (long long)same_f64);
     errors();
     return tu_finish();
 }
