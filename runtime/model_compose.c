@@ -34,14 +34,18 @@ static void pipe_free(void *p)
     free(m);
 }
 
-/* Run one block (all steps) */
+/* Run one block (all steps).  Float32 rows stay float32 from step to step
+   as long as each step's transform gives float32 (scikit-learn's dtype): the
+   next step then gets them as float32 rows. */
 static ckpt_status pipe_block(const pipe_impl *m, ckpt_method meth, const ckpt_input *in,
                               const ckpt_output *out, ckpt_error *err)
 {
     ckpt_input cur = *in;
     double *buf = NULL;
+    float *buf32 = NULL;
     ckpt_csr csr = {0};
     ckpt_status st = CKPT_OK;
+    int in32 = in->kind == CKPT_IN_DENSE && !in->dense && in->dense32;
     for (int64_t i = 0; i + 1 < m->n && st == CKPT_OK; i++) {
         const ckpt_est *s = m->steps[i];
         ckpt_out_kind k = s->out_kind[CKPT_METHOD_TRANSFORM];
@@ -61,6 +65,8 @@ static ckpt_status pipe_block(const pipe_impl *m, ckpt_method meth, const ckpt_i
         }
         st = ckpt_est_run(s, CKPT_METHOD_TRANSFORM, &cur, &o, err);
         free(buf);
+        free(buf32);
+        buf32 = NULL;
         ckpt_csr_free(&csr);
         buf = nbuf;
         csr = ncsr;
@@ -69,9 +75,22 @@ static ckpt_status pipe_block(const pipe_impl *m, ckpt_method meth, const ckpt_i
         next.n_rows = in->n_rows;
         next.n_cols = cols;
         next.row_base = in->row_base;
+        in32 = in32 && k != CKPT_OUT_CSR && ckpt_est_out_is_f32(s, CKPT_METHOD_TRANSFORM, 1);
         if (k == CKPT_OUT_CSR) {
             next.kind = CKPT_IN_CSR;
             next.csr = &csr;
+        } else if (in32 && st == CKPT_OK && m->steps[i + 1]->takes_f32) {
+            /* float32 values (widened exactly) back to float32 rows */
+            uint64_t cells = (uint64_t)cur.n_rows * (uint64_t)cols;
+            buf32 = ckpt_rt_calloc(cells + 1, sizeof(float));
+            if (!buf32) {
+                st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+                break;
+            }
+            for (uint64_t c = 0; c < cells; c++)
+                buf32[c] = (float)buf[c];
+            next.kind = CKPT_IN_DENSE;
+            next.dense32 = buf32;
         } else {
             next.kind = CKPT_IN_DENSE;
             next.dense = buf;
@@ -81,6 +100,7 @@ static ckpt_status pipe_block(const pipe_impl *m, ckpt_method meth, const ckpt_i
     if (st == CKPT_OK)
         st = ckpt_est_run(m->steps[m->n - 1], meth, &cur, out, err);
     free(buf);
+    free(buf32);
     ckpt_csr_free(&csr);
     return st;
 }
@@ -102,8 +122,10 @@ static ckpt_status pipe_run(const ckpt_est *e, ckpt_method meth, const ckpt_inpu
             sub.docs = in->docs + r0;
             if (in->doc_lens)
                 sub.doc_lens = in->doc_lens + r0;
-        } else {
+        } else if (in->dense) {
             sub.dense = in->dense + r0 * in->n_cols;
+        } else {
+            sub.dense32 = in->dense32 + r0 * in->n_cols;
         }
         ckpt_output o = {0};
         if (out->labels)
@@ -192,6 +214,21 @@ ckpt_status ckpt_rt_build_pipeline(ckpt_build_ctx *ctx, const ckpt_value *obj, c
     }
     for (int k = 0; k < CKPT_METHOD__COUNT; k++)
         ckpt_est_method(e, (ckpt_method)k, last->out_kind[k], last->out_cols[k]);
+    /* float32: the pipeline takes float32 rows and hands them on; the dtype
+       of a result follows the chain (each step's dtype for the one before) */
+    e->takes_f32 = 1;
+    const pipe_impl *pm = e->impl;
+    for (int64_t i = 0; i < pm->n; i++)
+        e->fit_f32 |= pm->steps[i]->fit_f32;
+    for (int from32 = 0; from32 < 2; from32++) {
+        int dt32 = from32;
+        for (int64_t i = 0; i + 1 < pm->n; i++)
+            dt32 = pm->steps[i]->out_kind[CKPT_METHOD_TRANSFORM] == CKPT_OUT_F64 &&
+                   ckpt_est_out_is_f32(pm->steps[i], CKPT_METHOD_TRANSFORM, dt32);
+        for (int k = 0; k < CKPT_METHOD__COUNT; k++)
+            if (ckpt_est_out_is_f32(last, (ckpt_method)k, dt32))
+                e->out_f32[k] |= from32 ? CKPT_RT_F32_FROM32 : CKPT_RT_F32_FROM64;
+    }
     *out = e;
     return CKPT_OK;
 fail:

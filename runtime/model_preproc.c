@@ -43,6 +43,11 @@ typedef struct pp_impl {
     int sparse_out;
     /* PCA / SVD */
     double *W;              /* out_d x d */
+    /* float32 PCA / TruncatedSVD (components_ float32, mean_ keeping
+       float32): W32, a32 (mean), b32 (np.sqrt(explained_variance_) in
+       float32, or b_f64: divide in float64 and round, as NumPy's in-place /=) */
+    float *W32, *a32, *b32;
+    int b_f64;
 } pp_impl;
 
 static void pp_free(void *p)
@@ -61,6 +66,9 @@ static void pp_free(void *p)
     free(m->col0);
     free(m->drop);
     free(m->W);
+    free(m->W32);
+    free(m->a32);
+    free(m->b32);
     free(m);
 }
 
@@ -99,10 +107,167 @@ static ckpt_status grow_csr(ckpt_csr *o, size_t need)
     return CKPT_OK;
 }
 
+/* np.einsum("ij,ij->i", X, X) for one float32 row: NumPy 1.24's
+   FLOAT_sum_of_products_contig_contig_outstride0_two at the SSE3 baseline
+   (4 lanes, no FMA): blocks of four vectors added last to first, the tail
+   zero-padded, lanes summed by two hadds, then 0 + sum. */
+static float einsum_sq_f32(const float *x, int64_t d)
+{
+    float l[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    int64_t c = 0;
+    for (; d - c >= 16; c += 16)
+        for (int v = 3; v >= 0; v--)
+            for (int j = 0; j < 4; j++) {
+                const float p = x[c + 4 * v + j] * x[c + 4 * v + j];
+                l[j] = p + l[j];
+            }
+    for (; c < d; c += 4)
+        for (int j = 0; j < 4; j++) {
+            const float t = c + j < d ? x[c + j] : 0.0f;
+            const float p = t * t;
+            l[j] = p + l[j];
+        }
+    return 0.0f + ((l[0] + l[1]) + (l[2] + l[3]));
+}
+
+/* float32 rows, the way scikit-learn 1.2 transforms a float32 array: every
+   in-place operation on X's float32 copy is one NumPy ufunc call (computed in
+   float64 when the fitted array is float64, then rounded to float32; for a
+   float32 operand the result is the same correctly rounded float32), so each
+   step rounds to float32. */
+static ckpt_status pp_run_f32(const ckpt_est *e, const ckpt_input *in, const ckpt_output *out,
+                              ckpt_error *err)
+{
+    const pp_impl *m = e->impl;
+    const int64_t n = in->n_rows, d = m->d, od = m->out_d;
+    const float *X = in->dense32;
+    if (m->kind == PP_PCA || m->kind == PP_TSVD) {
+        /* X - mean_ (float32), X @ components_.T (sgemm), /= sqrt(ev) */
+        float *src = ckpt_rt_calloc((uint64_t)n * (uint64_t)d + 1, sizeof(float));
+        float *dst = ckpt_rt_calloc((uint64_t)n * (uint64_t)od + 1, sizeof(float));
+        if (!src || !dst) {
+            free(src);
+            free(dst);
+            return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+        }
+        for (int64_t i = 0; i < n * d; i++)
+            src[i] = m->a32 ? X[i] - m->a32[i % d] : X[i];
+        ckpt_k_sgemm_nt(src, n, d, m->W32, od, NULL, dst);
+        for (int64_t r = 0; r < n; r++)
+            for (int64_t j = 0; j < od; j++) {
+                float v = dst[r * od + j];
+                if (m->b32)
+                    v = v / m->b32[j];
+                else if (m->b_f64)
+                    v = (float)((double)v / m->b[j]);
+                out->values[r * od + j] = (double)v;
+            }
+        free(src);
+        free(dst);
+        return CKPT_OK;
+    }
+    for (int64_t r = 0; r < n; r++) {
+        const float *x = X + r * d;
+        double *o = out->values + r * od;
+        switch (m->kind) {
+        case PP_STANDARD:
+        case PP_ROBUST:
+            for (int64_t c = 0; c < d; c++) {
+                float v = x[c];
+                if (m->has_a)
+                    v = (float)((double)v - m->a[c]);
+                if (m->has_b)
+                    v = (float)((double)v / m->b[c]);
+                o[c] = (double)v;
+            }
+            break;
+        case PP_MINMAX:
+            for (int64_t c = 0; c < d; c++) {
+                float v = (float)((double)x[c] * m->b[c]);
+                v = (float)((double)v + m->a[c]);
+                if (m->clip) {
+                    const float lo = (float)m->lo, hi = (float)m->hi;
+                    v = v < lo ? lo : v > hi ? hi : v;
+                }
+                o[c] = (double)v;
+            }
+            break;
+        case PP_MAXABS:
+            for (int64_t c = 0; c < d; c++)
+                o[c] = (double)(float)((double)x[c] / m->b[c]);
+            break;
+        case PP_NORMALIZER: {
+            /* sklearn.preprocessing.normalize: l1 np.abs(X).sum(axis=1), l2
+               row_norms (einsum, then np.sqrt), max np.max(abs(X), axis=1);
+               zeros -> 1; X /= norms */
+            float s = 0.0f;
+            if (m->norm == 2) {
+                s = sqrtf(einsum_sq_f32(x, d));
+            } else if (m->norm == 1) {
+                float tmp[64];
+                float acc = 0.0f;
+                /* pairwise sum of |x| in blocks: exact NumPy order for d <= 64 */
+                if (d <= 64) {
+                    for (int64_t c = 0; c < d; c++)
+                        tmp[c] = fabsf(x[c]);
+                    acc = ckpt_k_sumf(tmp, d);
+                } else {
+                    float *t = malloc((size_t)d * sizeof *t);
+                    if (!t)
+                        return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+                    for (int64_t c = 0; c < d; c++)
+                        t[c] = fabsf(x[c]);
+                    acc = ckpt_k_sumf(t, d);
+                    free(t);
+                }
+                s = acc;
+            } else {
+                for (int64_t c = 0; c < d; c++)
+                    if (fabsf(x[c]) > s)
+                        s = fabsf(x[c]);
+            }
+            if (s == 0.0f)
+                s = 1.0f;
+            for (int64_t c = 0; c < d; c++)
+                o[c] = (double)(x[c] / s);
+            break;
+        }
+        case PP_POLY:
+            /* PolynomialFeatures: a degree-k column is (degree k-1 column of
+               the later features) * x[first]: products right to left */
+            for (int64_t t = 0; t < od; t++) {
+                float v = 1.0f;
+                int64_t a = m->term_off[t], b = m->term_off[t + 1];
+                if (b > a) {
+                    v = x[m->term_idx[b - 1]];
+                    for (int64_t k = b - 2; k >= a; k--)
+                        v = v * x[m->term_idx[k]];
+                }
+                o[t] = (double)v;
+            }
+            break;
+        case PP_IMPUTER:
+            /* X[missing] = statistics_ (float64 cast to float32) */
+            for (int64_t j = 0; j < od; j++) {
+                int64_t c = m->keep[j];
+                float v = x[c];
+                int miss = m->missing != m->missing ? v != v : (double)v == m->missing;
+                o[j] = miss ? (double)(float)m->a[c] : (double)v;
+            }
+            break;
+        default:
+            return ckpt_error_set(err, CKPT_E_MODEL, -1, "%s: no float32 path", e->cls);
+        }
+    }
+    return CKPT_OK;
+}
+
 static ckpt_status pp_run(const ckpt_est *e, ckpt_method meth, const ckpt_input *in,
                           const ckpt_output *out, ckpt_error *err)
 {
     const pp_impl *m = e->impl;
+    if (in->kind == CKPT_IN_DENSE && !in->dense && in->dense32)
+        return pp_run_f32(e, in, out, err);
     const int64_t n = in->n_rows, d = m->d, od = m->out_d;
     const double *X = in->dense;
     ckpt_csr *cs = NULL;
@@ -258,8 +423,8 @@ static int sn_is(const char *cls, const char *name)
 }
 
 /* optional per-feature array attribute (None allowed -> *has = 0) */
-static ckpt_status opt_vec(ckpt_build_ctx *ctx, const ckpt_value *obj, const char *name,
-                           double **out, int *has, int64_t *d)
+static ckpt_status opt_vec_dt(ckpt_build_ctx *ctx, const ckpt_value *obj, const char *name,
+                              double **out, int *has, int64_t *d, int *keeps_f32)
 {
     const ckpt_value *v = ckpt_value_attr(obj, name);
     *has = 0;
@@ -277,7 +442,15 @@ static ckpt_status opt_vec(ckpt_build_ctx *ctx, const ckpt_value *obj, const cha
     *d = (int64_t)a.n;
     *out = a.d;
     *has = 1;
+    if (keeps_f32)
+        *keeps_f32 = ckpt_rt_keeps_f32(&a);
     return CKPT_OK;
+}
+
+static ckpt_status opt_vec(ckpt_build_ctx *ctx, const ckpt_value *obj, const char *name,
+                           double **out, int *has, int64_t *d)
+{
+    return opt_vec_dt(ctx, obj, name, out, has, d, NULL);
 }
 
 /* PolynomialFeatures terms in sklearn's _combinations order */
@@ -367,10 +540,11 @@ ckpt_status ckpt_rt_build_preproc(ckpt_build_ctx *ctx, const ckpt_value *obj, ck
     ckpt_status st = CKPT_OK;
     int64_t d = -1;
     int allow_nan = 1;
+    int fit_f32 = 0; /* a fitted array is float32 (MinMax/MaxAbs scale_, Robust center_) */
     if (sn_is(cls, "StandardScaler") || sn_is(cls, "RobustScaler")) {
         m->kind = sn_is(cls, "StandardScaler") ? PP_STANDARD : PP_ROBUST;
         const char *an = m->kind == PP_STANDARD ? "mean_" : "center_";
-        if ((st = opt_vec(ctx, obj, an, &m->a, &m->has_a, &d)) != CKPT_OK ||
+        if ((st = opt_vec_dt(ctx, obj, an, &m->a, &m->has_a, &d, &fit_f32)) != CKPT_OK ||
             (st = opt_vec(ctx, obj, "scale_", &m->b, &m->has_b, &d)) != CKPT_OK)
             goto fail;
         if (m->kind == PP_STANDARD && !ckpt_rt_attr_bool(obj, "with_mean", 1))
@@ -387,7 +561,7 @@ ckpt_status ckpt_rt_build_preproc(ckpt_build_ctx *ctx, const ckpt_value *obj, ck
     } else if (sn_is(cls, "MinMaxScaler")) {
         m->kind = PP_MINMAX;
         if ((st = opt_vec(ctx, obj, "min_", &m->a, &m->has_a, &d)) != CKPT_OK ||
-            (st = opt_vec(ctx, obj, "scale_", &m->b, &m->has_b, &d)) != CKPT_OK)
+            (st = opt_vec_dt(ctx, obj, "scale_", &m->b, &m->has_b, &d, &fit_f32)) != CKPT_OK)
             goto fail;
         if (!m->has_a || !m->has_b) {
             st = ckpt_rt_fail(ctx, obj, "min_ / scale_ missing");
@@ -410,7 +584,7 @@ ckpt_status ckpt_rt_build_preproc(ckpt_build_ctx *ctx, const ckpt_value *obj, ck
         m->out_d = d;
     } else if (sn_is(cls, "MaxAbsScaler")) {
         m->kind = PP_MAXABS;
-        if ((st = opt_vec(ctx, obj, "scale_", &m->b, &m->has_b, &d)) != CKPT_OK)
+        if ((st = opt_vec_dt(ctx, obj, "scale_", &m->b, &m->has_b, &d, &fit_f32)) != CKPT_OK)
             goto fail;
         if (!m->has_b) {
             st = ckpt_rt_fail(ctx, obj, "scale_ missing");
@@ -586,16 +760,42 @@ ckpt_status ckpt_rt_build_preproc(ckpt_build_ctx *ctx, const ckpt_value *obj, ck
         m->W = comp.d;
         m->out_d = comp.shape[0];
         d = comp.shape[1];
+        int mean_f32 = 1, ev_f32 = 1;
         if (m->kind == PP_PCA) {
-            if ((st = opt_vec(ctx, obj, "mean_", &m->a, &m->has_a, &d)) != CKPT_OK)
+            if ((st = opt_vec_dt(ctx, obj, "mean_", &m->a, &m->has_a, &d, &mean_f32)) != CKPT_OK)
                 goto fail;
             if (ckpt_rt_attr_bool(obj, "whiten", 0)) {
                 int64_t k = m->out_d;
-                if ((st = opt_vec(ctx, obj, "explained_variance_", &m->b, &m->has_b, &k)) !=
-                    CKPT_OK)
+                if ((st = opt_vec_dt(ctx, obj, "explained_variance_", &m->b, &m->has_b, &k,
+                                     &ev_f32)) != CKPT_OK)
                     goto fail;
+                /* np.sqrt of the stored array: a float32 sqrt for float32
+                   explained_variance_ (also when X is float64) */
                 for (int64_t j = 0; m->has_b && j < k; j++)
-                    m->b[j] = sqrt(m->b[j]);
+                    m->b[j] = ev_f32 ? (double)(float)sqrt(m->b[j]) : sqrt(m->b[j]);
+            }
+        }
+        /* float32 components_: (X - mean_) @ components_.T stays float32
+           when mean_ does (NumPy promotion) */
+        if (comp.dtype == CKPT_DT_FLOAT32 && (!m->has_a || mean_f32)) {
+            ckpt_rt_arr t = {0};
+            t.d = m->W;
+            t.n = (uint64_t)m->out_d * (uint64_t)d;
+            if (!(m->W32 = ckpt_rt_to_f32(&t)))
+                goto nomem;
+            if (m->has_a) {
+                t.d = m->a;
+                t.n = (uint64_t)d;
+                if (!(m->a32 = ckpt_rt_to_f32(&t)))
+                    goto nomem;
+            }
+            if (m->has_b && ev_f32) { /* sqrt of float32 = float32 sqrt, exactly */
+                t.d = m->b;
+                t.n = (uint64_t)m->out_d;
+                if (!(m->b32 = ckpt_rt_to_f32(&t)))
+                    goto nomem;
+            } else if (m->has_b) {
+                m->b_f64 = 1;
             }
         }
     } else {
@@ -614,6 +814,18 @@ ckpt_status ckpt_rt_build_preproc(ckpt_build_ctx *ctx, const ckpt_value *obj, ck
     e->n_features = m->d;
     e->allow_nan = allow_nan;
     e->n_outputs = m->out_d;
+    /* float32 rows: scalers, Normalizer, PolynomialFeatures and SimpleImputer
+       transform a float32 copy of X (float32 out whatever their state's
+       dtype); PCA / TruncatedSVD when components_ is float32; the encoders
+       give float64 */
+    if (m->kind == PP_PCA || m->kind == PP_TSVD) {
+        e->takes_f32 = e->fit_f32 = m->W32 != NULL;
+    } else if (m->kind != PP_ONEHOT && m->kind != PP_ORDINAL) {
+        e->takes_f32 = 1;
+        e->fit_f32 = fit_f32 && m->kind != PP_STANDARD;
+    }
+    if (e->takes_f32)
+        e->out_f32[CKPT_METHOD_TRANSFORM] = CKPT_RT_F32_FROM32;
     ckpt_est_method(e, CKPT_METHOD_TRANSFORM, m->sparse_out ? CKPT_OUT_CSR : CKPT_OUT_F64,
                     m->out_d);
     *out = e;
