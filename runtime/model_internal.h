@@ -263,6 +263,12 @@ float ckpt_k_sumf(const float *a, int64_t n);
 /* sklearn.utils.extmath.softmax on one float32 row, in place. */
 void ckpt_k_softmaxf(float *row, int64_t k);
 
+/* float64 X . W^T through the BLAS call NumPy's matmul makes (no + b). */
+void ckpt_k_np_dgemm_nt(const double *X, int64_t n, int64_t d, const double *W, int64_t k,
+                        double *out);
+/* np.einsum("ij,ij->i") of one float64 row, NumPy's summation order. */
+double ckpt_k_einsum_sq(const double *x, int64_t d);
+
 /* Checked helpers. */
 int ckpt_rt_mul(uint64_t a, uint64_t b, uint64_t *out);   /* 0 ok, -1 overflow */
 void *ckpt_rt_calloc(uint64_t n, uint64_t size);           /* NULL on overflow/NOMEM */

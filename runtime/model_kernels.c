@@ -488,3 +488,51 @@ void ckpt_k_softmaxf(float *row, int64_t k)
     for (int64_t j = 0; j < k; j++)
         row[j] /= s;
 }
+
+/* float64 X . W^T with the OpenBLAS call NumPy's matmul makes (ddot, dgemv
+   for one row or one column, dgemm), for results that must match NumPy's
+   float64 products exactly (scikit-learn's upcast float32 distances). */
+void ckpt_k_np_dgemm_nt(const double *X, int64_t n, int64_t d, const double *W, int64_t k,
+                        double *out)
+{
+    if (n <= 0 || k <= 0)
+        return;
+    if (d == 0) {
+        for (int64_t i = 0; i < n * k; i++)
+            out[i] = 0.0;
+    } else if (n == 1 && k == 1) {
+        out[0] = cblas_ddot((blasint)d, X, 1, W, 1);
+    } else if (n == 1) {
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (blasint)k, (blasint)d, 1.0, W, (blasint)d, X, 1,
+                    0.0, out, 1);
+    } else if (k == 1) {
+        cblas_dgemv(CblasRowMajor, CblasNoTrans, (blasint)n, (blasint)d, 1.0, X, (blasint)d, W, 1,
+                    0.0, out, 1);
+    } else {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)k, (blasint)d,
+                    1.0, X, (blasint)d, W, (blasint)d, 0.0, out, (blasint)k);
+    }
+}
+
+/* np.einsum("ij,ij->i") of one float64 row (sklearn's row_norms squared):
+   NumPy 1.24's DOUBLE_sum_of_products_contig_contig_outstride0_two at the
+   SSE2 baseline: 2 lanes, blocks of four vectors added last to first, the
+   tail zero-padded, then 0 + (lane0 + lane1). */
+double ckpt_k_einsum_sq(const double *x, int64_t d)
+{
+    double l0 = 0.0, l1 = 0.0;
+    int64_t c = 0;
+    for (; d - c >= 8; c += 8)
+        for (int v = 3; v >= 0; v--) {
+            const double p0 = x[c + 2 * v] * x[c + 2 * v], p1 = x[c + 2 * v + 1] * x[c + 2 * v + 1];
+            l0 = p0 + l0;
+            l1 = p1 + l1;
+        }
+    for (; c < d; c += 2) {
+        const double a = x[c], b = c + 1 < d ? x[c + 1] : 0.0;
+        const double p0 = a * a, p1 = b * b;
+        l0 = p0 + l0;
+        l1 = p1 + l1;
+    }
+    return 0.0 + (l0 + l1);
+}

@@ -24,6 +24,7 @@ typedef struct knn_impl {
     int distance_w;
     int is_clf;
     int64_t K;
+    int y_f32;          /* regressor _y is float32: the uniform mean is float32 */
 } knn_impl;
 
 #define KNN_BLOCK 16   /* candidates per distance block */
@@ -211,6 +212,17 @@ static ckpt_status knn_run(const ckpt_est *e, ckpt_method meth, const ckpt_input
             }
             continue;
         }
+        if (!m->distance_w && m->y_f32) {
+            /* np.mean(_y[neigh_ind], axis=1) of float32 _y: a float32 sum in
+               neighbor order, then / k in float32 (for float32 and float64 rows) */
+            for (int64_t c = 0; c < m->t; c++) {
+                float s = 0.0f;
+                for (int64_t j = 0; j < k; j++)
+                    s += (float)m->y[ni[j] * m->t + c];
+                out->values[r * m->t + c] = (double)(s / (float)k);
+            }
+            continue;
+        }
         double ws = 0;
         for (int64_t j = 0; j < k; j++)
             ws += w[j];
@@ -253,6 +265,7 @@ ckpt_status ckpt_rt_build_knn(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_e
     m->X = X.d;
     m->y = y.d;
     X.d = y.d = NULL;
+    m->y_f32 = !m->is_clf && y.dtype == CKPT_DT_FLOAT32;
     if (ckpt_rt_attr_i64(ctx, obj, "n_neighbors", &m->k) || m->k < 1 || m->k > m->n) {
         st = ckpt_rt_fail(ctx, obj, "n_neighbors %lld for %lld samples", (long long)m->k,
                           (long long)m->n);
@@ -334,7 +347,10 @@ ckpt_status ckpt_rt_build_knn(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_e
     } else {
         e->n_outputs = m->t;
         ckpt_est_method(e, CKPT_METHOD_PREDICT, CKPT_OUT_F64, m->t);
+        if (m->y_f32 && !m->distance_w)
+            e->out_f32[CKPT_METHOD_PREDICT] = CKPT_RT_F32_FROM32 | CKPT_RT_F32_FROM64;
     }
+    e->fit_f32 = X.dtype == CKPT_DT_FLOAT32;
     *out = e;
     return CKPT_OK;
 fail:
@@ -350,22 +366,73 @@ fail:
 typedef struct km_impl {
     double *C;
     int64_t k, d;
+    double *CC;         /* float32 centers: row_norms(centers)**2 in float64 (NumPy order) */
 } km_impl;
 
 static void km_free(void *p)
 {
     km_impl *m = p;
     free(m->C);
+    free(m->CC);
     free(m);
+}
+
+/* KMeans.transform of float32 rows with float32 cluster_centers_:
+   euclidean_distances -> _euclidean_distances_upcast: rows and centers
+   upcast to float64, -2 X.C^T (dgemm as NumPy calls it) + ||x||^2 + ||c||^2
+   (einsum row norms), cast to float32, max(., 0), np.sqrt in float32. */
+static ckpt_status km_transform_f32(const km_impl *m, const ckpt_input *in, double *out,
+                                    ckpt_error *err)
+{
+    const int64_t n = in->n_rows, d = m->d, k = m->k;
+    double *X = ckpt_rt_calloc((uint64_t)n * (uint64_t)d + 1, sizeof(double));
+    double *P = ckpt_rt_calloc((uint64_t)n * (uint64_t)k + 1, sizeof(double));
+    if (!X || !P) {
+        free(X);
+        free(P);
+        return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+    }
+    for (int64_t i = 0; i < n * d; i++)
+        X[i] = (double)in->dense32[i];
+    ckpt_k_np_dgemm_nt(X, n, d, m->C, k, P);
+    for (int64_t r = 0; r < n; r++) {
+        const double xx = ckpt_k_einsum_sq(X + r * d, d);
+        for (int64_t j = 0; j < k; j++) {
+            double v = -2.0 * P[r * k + j];
+            v += xx;
+            v += m->CC[j];
+            float f = (float)v;
+            f = f > 0.0f ? f : 0.0f;
+            out[r * k + j] = (double)sqrtf(f);
+        }
+    }
+    free(X);
+    free(P);
+    return CKPT_OK;
 }
 
 static ckpt_status km_run(const ckpt_est *e, ckpt_method meth, const ckpt_input *in,
                           const ckpt_output *out, ckpt_error *err)
 {
     const km_impl *m = e->impl;
+    if (meth == CKPT_METHOD_TRANSFORM && m->CC && !in->dense && in->dense32)
+        return km_transform_f32(m, in, out->values, err);
+    ckpt_input w = *in;
+    double *wide = NULL;
+    if (!in->dense && in->dense32) { /* predict: labels from float64 distances */
+        wide = ckpt_rt_calloc((uint64_t)in->n_rows * (uint64_t)m->d + 1, sizeof(double));
+        if (!wide)
+            return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+        for (int64_t i = 0; i < in->n_rows * m->d; i++)
+            wide[i] = (double)in->dense32[i];
+        w.dense = wide;
+        in = &w;
+    }
     double *D = ckpt_rt_calloc((uint64_t)m->k, sizeof(double));
-    if (!D)
+    if (!D) {
+        free(wide);
         return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+    }
     for (int64_t r = 0; r < in->n_rows; r++) {
         double *dst = meth == CKPT_METHOD_TRANSFORM ? out->values + r * m->k : D;
         ckpt_k_sqdist(in->dense + r * m->d, 1, m->C, m->k, m->d, dst);
@@ -381,6 +448,7 @@ static ckpt_status km_run(const ckpt_est *e, ckpt_method meth, const ckpt_input 
         }
     }
     free(D);
+    free(wide);
     return CKPT_OK;
 }
 
@@ -404,10 +472,24 @@ ckpt_status ckpt_rt_build_kmeans(ckpt_build_ctx *ctx, const ckpt_value *obj, ckp
     m->C = c.d;
     m->k = c.shape[0];
     m->d = c.shape[1];
+    if (c.dtype == CKPT_DT_FLOAT32) {
+        m->CC = ckpt_rt_calloc((uint64_t)m->k, sizeof(double));
+        if (!m->CC) {
+            km_free(m);
+            return ckpt_error_set(ctx->err, CKPT_E_NOMEM, -1, "out of memory");
+        }
+        for (int64_t j = 0; j < m->k; j++)
+            m->CC[j] = ckpt_k_einsum_sq(m->C + j * m->d, m->d);
+    }
     ckpt_est *e = ckpt_est_new(&km_vt, m, ckpt_value_class(obj));
     if (!e)
         return ckpt_error_set(ctx->err, CKPT_E_NOMEM, -1, "out of memory");
     e->n_features = m->d;
+    if (m->CC) {
+        e->fit_f32 = 1;
+        e->takes_f32 = 1;
+        e->out_f32[CKPT_METHOD_TRANSFORM] = CKPT_RT_F32_FROM32;
+    }
     ckpt_est_method(e, CKPT_METHOD_PREDICT, CKPT_OUT_INT, 1);
     ckpt_est_method(e, CKPT_METHOD_TRANSFORM, CKPT_OUT_F64, m->k);
     *out = e;
