@@ -2,7 +2,7 @@
  * bench_runtime - time ckpt_model_run on the models bench_runtime_gen.py
  * wrote (benchmark, not a test).
  *
- *   bench_runtime [-r REPEATS] [-t THREADS] DIR
+ *   bench_runtime [-r REPEATS] [-t THREADS] [-m NAME] DIR
  *
  * DIR holds lr.pkl, mlp.pkl, svc.pkl, knn.pkl, torch.pkl (a state_dict of
  * NumPy arrays), X.f64 (rows x 20 float64) and meta.txt (rows, KNN batch
@@ -13,6 +13,7 @@
  * a caller buffer.  Prints one tab-separated line per model:
  *   name  single_row_s  batch_s  batch_rows
  * tools/bench/bench_runtime.sh joins it with scikit-learn's / PyTorch's.
+ * -m NAME times that model only (tools/bench/bench_runtime_layers.sh: torch).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,17 +116,20 @@ static int bench(const char *dir, const char *name, ckpt_method method, const do
 int main(int argc, char **argv)
 {
     int reps = 3, threads = 0, a = 1;
+    const char *only = NULL;
     while (a + 1 < argc && argv[a][0] == '-') {
         if (strcmp(argv[a], "-r") == 0)
             reps = atoi(argv[a + 1]);
         else if (strcmp(argv[a], "-t") == 0)
             threads = atoi(argv[a + 1]);
+        else if (strcmp(argv[a], "-m") == 0)
+            only = argv[a + 1];
         else
             break;
         a += 2;
     }
     if (a >= argc || reps < 1) {
-        fprintf(stderr, "usage: bench_runtime [-r REPEATS] [-t THREADS] DIR\n");
+        fprintf(stderr, "usage: bench_runtime [-r REPEATS] [-t THREADS] [-m NAME] DIR\n");
         return 2;
     }
     const char *dir = argv[a];
@@ -146,11 +150,18 @@ int main(int argc, char **argv)
     if (knn_rows > rows)
         knn_rows = rows;
     const double *X = (const double *)xb;
-    int rc = bench(dir, "lr", CKPT_METHOD_PREDICT_PROBA, X, rows, reps, threads);
-    rc |= bench(dir, "mlp", CKPT_METHOD_PREDICT_PROBA, X, rows, reps, threads);
-    rc |= bench(dir, "svc", CKPT_METHOD_DECISION_FUNCTION, X, rows, reps, threads);
-    rc |= bench(dir, "knn", CKPT_METHOD_PREDICT_PROBA, X, knn_rows, reps, threads);
-    rc |= bench(dir, "torch", CKPT_METHOD_PREDICT, X, rows, reps, threads);
+#define WANT(n) (!only || strcmp(only, n) == 0)
+    int rc = 0;
+    if (WANT("lr"))
+        rc |= bench(dir, "lr", CKPT_METHOD_PREDICT_PROBA, X, rows, reps, threads);
+    if (WANT("mlp"))
+        rc |= bench(dir, "mlp", CKPT_METHOD_PREDICT_PROBA, X, rows, reps, threads);
+    if (WANT("svc"))
+        rc |= bench(dir, "svc", CKPT_METHOD_DECISION_FUNCTION, X, rows, reps, threads);
+    if (WANT("knn"))
+        rc |= bench(dir, "knn", CKPT_METHOD_PREDICT_PROBA, X, knn_rows, reps, threads);
+    if (WANT("torch"))
+        rc |= bench(dir, "torch", CKPT_METHOD_PREDICT, X, rows, reps, threads);
     free(xb);
     free(meta);
     return rc;

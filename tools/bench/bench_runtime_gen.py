@@ -2,7 +2,8 @@
 """Inputs for tools/bench/bench_runtime.sh and the Python side of the timing.
 
   bench_runtime_gen.py OUTDIR ROWS KNN_ROWS      write models + inputs (fixed seeds)
-  bench_runtime_gen.py --time OUTDIR REPEATS     time scikit-learn / PyTorch on them
+  bench_runtime_gen.py --time OUTDIR REPEATS [NAME]   time scikit-learn / PyTorch on them
+                                                      (NAME: that model only, e.g. torch)
 
 Models (our own data, fixed seeds; files go to OUTDIR, never to git), 20 features, 3 classes,
 fitted on 5000 rows of make_classification:
@@ -75,7 +76,7 @@ def best(fn, reps):
     return b
 
 
-def timing(outdir, reps):
+def timing(outdir, reps, only=None):
     import torch
     X = np.fromfile(os.path.join(outdir, "X.f64"), dtype="<f8").reshape(-1, NF)
     with open(os.path.join(outdir, "meta.txt")) as f:
@@ -83,6 +84,8 @@ def timing(outdir, reps):
     calls = 200
     for name, method in (("lr", "predict_proba"), ("mlp", "predict_proba"),
                          ("svc", "decision_function"), ("knn", "predict_proba")):
+        if only and name != only:
+            continue
         with open(os.path.join(outdir, name + ".pkl"), "rb") as f:
             m = pickle.load(f)  # our own file, written above
         fn = getattr(m, method)
@@ -91,6 +94,8 @@ def timing(outdir, reps):
         single = best(lambda: [fn(one) for _ in range(calls)], reps) / calls
         batch = best(lambda: fn(data), reps)
         print("%s\t%.9f\t%.6f\t%d" % (name, single, batch, len(data)), flush=True)
+    if only and only != "torch":
+        return
     with open(os.path.join(outdir, "torch.pkl"), "rb") as f:
         sd = pickle.load(f)  # our own file, written above
     net = torch.nn.Sequential(torch.nn.Linear(NF, 256), torch.nn.ReLU(),
@@ -110,6 +115,6 @@ def timing(outdir, reps):
 
 if __name__ == "__main__":
     if sys.argv[1] == "--time":
-        timing(sys.argv[2], int(sys.argv[3]))
+        timing(sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None)
     else:
         gen(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
