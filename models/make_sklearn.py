@@ -9,6 +9,9 @@ For every fixture NAME it writes
   NAME.json     {"kind": "sklearn", "class", "sklearn_version", "input_kind": "numeric",
                  "dtype": "float64" | "float32", "n_features", "inputs": rows,
                  "outputs": {method: result}}
+                float32 fixtures add "output_dtypes" {method: numpy dtype name of the
+                result}, and "outputs_f64in" / "output_dtypes_f64in": the same for the
+                inputs given as float64.
 Inputs are lists of rows (NaN written as null).  Outputs are what scikit-learn
 (Debian's python3-sklearn 1.2.1) computed on exactly those inputs (converted to
 `dtype` first): predict labels as JSON ints/floats/bools/strings, everything
@@ -269,6 +272,90 @@ def define():
                                                         random_state=0), X4, None, T4)
 
 
+def define_f32():
+    """float32 fixtures, appended after define()'s so earlier files keep their
+    pickle protocols.  Data as in define() (same seeds; P/PN/PT from the same
+    RandomState sequence)."""
+    lm = linear_model
+    X2, y2, T2 = data_clf(2, 1)
+    X3, y3, T3 = data_clf(3, 2)
+    X4, y4, T4 = data_clf(4, 3)
+    Xs, ys, Ts = data_clf(3, 4, labels=["setosa", "versicolor", "virginica"])
+    Xr, yr, Tr = data_reg(10)
+    Xm, ym, Tm = data_reg(11, n_targets=3)
+    rng = np.random.RandomState(20)
+    P = rng.normal(size=(60, 4)) * [1.0, 10.0, 0.1, 5.0] + [0.0, 3.0, -1.0, 50.0]
+    PT = rng.normal(size=(15, 4)) * [2.0, 10.0, 0.1, 5.0] + [0.5, 3.0, -1.0, 40.0]
+    PN = P.copy()
+    PN[rng.rand(*PN.shape) < 0.15] = np.nan
+    PNT = PT.copy()
+    PNT[rng.rand(*PNT.shape) < 0.2] = np.nan
+    # ---- float32 data: scikit-learn computes in float32 wherever its state
+    # stays float32 (see /work/notes/issue5-f32.md for the table).  These
+    # fixtures also record the dtype of every float output and the outputs
+    # for the same rows given as float64.
+    f4 = np.float32
+    fixture("lr_saga_f32", lm.LogisticRegression(solver="saga", max_iter=3000, random_state=0),
+            X3.astype(f4), y3, T3, dtype=f4)
+    fixture("lr_newton_cg_binary_f32", lm.LogisticRegression(solver="newton-cg"),
+            X2.astype(f4), y2, T2, dtype=f4)
+    fixture("lr_sag_ovr_str_f32", lm.LogisticRegression(solver="sag", multi_class="ovr",
+                                                        max_iter=3000, random_state=0),
+            Xs.astype(f4), ys, Ts, dtype=f4)
+    fixture("lr_newton_cg_multi_f32", lm.LogisticRegression(solver="newton-cg", C=0.3),
+            X4.astype(f4), y4, T4, dtype=f4)
+    fixture("ridge_clf_f32", lm.RidgeClassifier(alpha=2.0), X3.astype(f4), y3, T3, dtype=f4)
+    fixture("ridge_clf_binary_f32", lm.RidgeClassifier(), X2.astype(f4), y2, T2, dtype=f4)
+    fixture("ridge_multi_f32", lm.Ridge(alpha=0.5), Xm.astype(f4), ym.astype(f4), Tm, dtype=f4)
+    fixture("lasso_f32", lm.Lasso(alpha=0.1), Xr.astype(f4), yr.astype(f4), Tr, dtype=f4)
+    fixture("sgd_log_f32", lm.SGDClassifier(loss="log_loss", random_state=0), X3.astype(f4), y3,
+            T3, dtype=f4)
+    fixture("mlp_clf_tanh_binary_f32", neural_network.MLPClassifier(
+        hidden_layer_sizes=(9, 5), activation="tanh", max_iter=300, random_state=0),
+        X2.astype(f4), y2, T2, dtype=f4)
+    fixture("mlp_clf_logistic_f32", neural_network.MLPClassifier(
+        hidden_layer_sizes=(10,), activation="logistic", max_iter=300, random_state=0),
+        X4.astype(f4), y4, T4, dtype=f4)
+    fixture("mlp_reg_f32", neural_network.MLPRegressor(hidden_layer_sizes=(16, 8), max_iter=500,
+                                                       random_state=0),
+            Xm.astype(f4), (ym / 50.0).astype(f4), Tm, dtype=f4)
+    fixture("svc_rbf_f32", svm.SVC(probability=True, random_state=0), X3.astype(f4), y3, T3,
+            dtype=f4)
+    fixture("gnb_f32", naive_bayes.GaussianNB(), X3.astype(f4), y3, T3, dtype=f4)
+    # ---- float32: preprocessing, composition, clustering, neighbors
+    f4 = np.float32
+    P4, PT4 = P.astype(f4), PT.astype(f4)
+    fixture("std_scaler_f32", preprocessing.StandardScaler(), P4, None, PT4, dtype=f4)
+    fixture("minmax_f32", preprocessing.MinMaxScaler(feature_range=(-1, 2)), P4, None, PT4,
+            dtype=f4)
+    fixture("maxabs_f32", preprocessing.MaxAbsScaler(), P4, None, PT4, dtype=f4)
+    fixture("robust_f32", preprocessing.RobustScaler(), P4, None, PT4, dtype=f4)
+    fixture("normalizer_l2_f32", preprocessing.Normalizer(), P4, None, PT4, dtype=f4)
+    fixture("normalizer_l1_f32", preprocessing.Normalizer(norm="l1"), P4, None, PT4, dtype=f4)
+    fixture("poly3_f32", preprocessing.PolynomialFeatures(degree=3), P4, None, PT4, dtype=f4)
+    fixture("imputer_mean_f32", impute.SimpleImputer(strategy="mean"),
+            np.round(PN, 1).astype(f4), None, np.round(PNT, 1).astype(f4), dtype=f4)
+    fixture("pca_f32", decomposition.PCA(n_components=3), X4.astype(f4), None, T4, dtype=f4)
+    fixture("pca_whiten_f32", decomposition.PCA(n_components=2, whiten=True), X4.astype(f4),
+            None, T4, dtype=f4)
+    fixture("truncated_svd_f32", decomposition.TruncatedSVD(n_components=3, random_state=0),
+            X4.astype(f4), None, T4, dtype=f4)
+    fixture("pipe_scaler_lr_saga_f32", pipeline.make_pipeline(
+        preprocessing.StandardScaler(), lm.LogisticRegression(solver="saga", max_iter=3000,
+                                                              random_state=0)),
+        X3.astype(f4), y3, T3, dtype=f4)
+    fixture("pipe_scaler_pca_mlp_f32", pipeline.make_pipeline(
+        preprocessing.StandardScaler(), decomposition.PCA(n_components=4),
+        neural_network.MLPClassifier(hidden_layer_sizes=(8,), max_iter=300, random_state=0)),
+        X4.astype(f4), y4, T4, dtype=f4)
+    fixture("kmeans_f32", cluster.KMeans(n_clusters=4, n_init=3, random_state=0),
+            X3.astype(f4), None, T3, dtype=f4)
+    fixture("knn_reg_f32", neighbors.KNeighborsRegressor(n_neighbors=4),
+            Xr.astype(f4), yr.astype(f4), Tr, dtype=f4)
+    fixture("knn_clf_f32", neighbors.KNeighborsClassifier(n_neighbors=5), X3.astype(f4), y3,
+            T3, dtype=f4)
+
+
 def main():
     if sklearn.__version__ != "1.2.1":
         sys.exit("expected scikit-learn 1.2.1 (Debian), got %s" % sklearn.__version__)
@@ -276,6 +363,7 @@ def main():
     for f in os.listdir(OUT):
         os.remove(os.path.join(OUT, f))
     define()
+    define_f32()
     index = []
     for k, (name, model, X, y, Xt, dtype, methods) in enumerate(FIXTURES):
         X = np.asarray(X, dtype=dtype)
@@ -289,6 +377,9 @@ def main():
             pickle.dump(model, fh, protocol=proto)
         joblib.dump(model, os.path.join(OUT, name + ".joblib"))
         outs = {}
+        dtypes = {}
+        outs64 = {}
+        dtypes64 = {}
         for m in methods:
             # PCA's probabilistic score_samples is not implemented by the runtime
             if m == "score_samples" and not isinstance(model, svm.OneClassSVM):
@@ -300,10 +391,24 @@ def main():
             except Exception:  # e.g. predict_proba of SVC(probability=False)
                 continue
             outs[m] = jsonable(r)
+            if np.dtype(dtype) == np.float32:
+                dtypes[m] = np.asarray(r.todense() if sp.issparse(r) else r).dtype.name
+                try:
+                    r64 = getattr(model, m)(np.asarray(Xt, dtype=np.float64))
+                except ValueError:  # KMeans fitted on float32: predict needs float32
+                    continue
+                outs64[m] = jsonable(r64)
+                dtypes64[m] = np.asarray(r64.todense() if sp.issparse(r64) else r64).dtype.name
         doc = {"kind": "sklearn", "class": type(model).__module__ + "." + type(model).__name__,
                "sklearn_version": sklearn.__version__, "input_kind": "numeric",
                "dtype": np.dtype(dtype).name, "n_features": int(X.shape[1]),
                "pickle_protocol": proto, "inputs": jsonable(Xt), "outputs": outs}
+        if np.dtype(dtype) == np.float32:
+            # dtype of each result for float32 rows; results and dtypes for
+            # the same rows given as float64 (NumPy promotion with the state)
+            doc["output_dtypes"] = dtypes
+            doc["outputs_f64in"] = outs64
+            doc["output_dtypes_f64in"] = dtypes64
         with open(os.path.join(OUT, name + ".json"), "w") as fh:
             json.dump(doc, fh, indent=None, separators=(",", ":"))
             fh.write("\n")

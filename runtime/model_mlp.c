@@ -76,7 +76,8 @@ static void apply_act(act a, double *x, int64_t n, int64_t w)
 }
 
 /* float32 activations, as scikit-learn applies them to a float32 array:
-   scipy's expit (1 / (1 + expf(-x))), np.tanh, np.maximum(x, 0), and
+   scipy's expit (1 / (1 + expf(-x))), np.tanh (NumPy's own float32 tanh),
+   np.maximum(x, 0), and
    inplace_softmax (x - max, NumPy's exp, / pairwise row sum). */
 static void apply_act_f32(act a, float *x, int64_t n, int64_t w)
 {
@@ -88,7 +89,7 @@ static void apply_act_f32(act a, float *x, int64_t n, int64_t w)
         break;
     case A_TANH:
         for (int64_t i = 0; i < t; i++)
-            x[i] = tanhf(x[i]);
+            x[i] = ckpt_k_nptanhf(x[i]);
         break;
     case A_RELU:
         for (int64_t i = 0; i < t; i++)
