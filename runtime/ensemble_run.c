@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "ensemble_impl.h"
+#include "model_internal.h" /* ckpt_k_expit / _softmax / _argmax */
 
 #define ROW_STACK 1024          /* features converted on the stack */
 #define CLS_STACK 256           /* classes accumulated on the stack */
@@ -32,38 +33,6 @@
 
 static const double EPS32 = 1.1920928955078125e-07; /* np.finfo(np.float32).eps */
 static const double EPS64 = 2.220446049250313e-16;
-
-static double expit(double x)
-{
-    if (x >= 0)
-        return 1.0 / (1.0 + exp(-x));
-    double e = exp(x);
-    return e / (1.0 + e);
-}
-
-static int64_t argmax(const double *v, int64_t k)
-{
-    int64_t b = 0;
-    for (int64_t i = 1; i < k; i++)
-        if (v[i] > v[b])
-            b = i;
-    return b;
-}
-
-static void softmax(double *v, int64_t k)
-{
-    double mx = v[0];
-    for (int64_t i = 1; i < k; i++)
-        if (v[i] > mx)
-            mx = v[i];
-    double s = 0.0;
-    for (int64_t i = 0; i < k; i++) {
-        v[i] = exp(v[i] - mx);
-        s += v[i];
-    }
-    for (int64_t i = 0; i < k; i++)
-        v[i] /= s;
-}
 
 /* IsolationForest outputs from the summed path lengths of a row. */
 static double iforest_out(const ckpt_tm *m, ckpt_tm_method method, double depths)
@@ -149,9 +118,9 @@ static void boost_clf_out(const ckpt_tm *m, ckpt_tm_method method, double *raw, 
     double *pr = (method == CKPT_TM_PROBA) ? o : p;
     if (m->loss == TM_LOSS_MULTINOMIAL) {
         memcpy(pr, raw, (size_t)C * sizeof *pr);
-        softmax(pr, C);
+        ckpt_k_softmax(pr, C);
     } else {
-        double p1 = expit(m->loss == TM_LOSS_EXPONENTIAL ? 2.0 * raw[0] : raw[0]);
+        double p1 = ckpt_k_expit(m->loss == TM_LOSS_EXPONENTIAL ? 2.0 * raw[0] : raw[0]);
         pr[1] = p1;
         pr[0] = 1.0 - p1;
     }
@@ -159,7 +128,7 @@ static void boost_clf_out(const ckpt_tm *m, ckpt_tm_method method, double *raw, 
         if (m->loss == TM_LOSS_EXPONENTIAL)
             o[0] = raw[0] >= 0.0 ? 1.0 : 0.0;
         else
-            o[0] = (double)argmax(pr, C);
+            o[0] = (double)ckpt_k_argmax(pr, C);
     }
 }
 
@@ -231,7 +200,7 @@ static void run_rows(rows_job *J)
         case TM_DT_CLF: {
             int64_t leaf = ckpt_tree_leaf32(&m->trees[0], x);
             if (J->method == CKPT_TM_PREDICT) {
-                o[0] = (double)argmax(m->trees[0].value + leaf * m->trees[0].n_classes, K);
+                o[0] = (double)ckpt_k_argmax(m->trees[0].value + leaf * m->trees[0].n_classes, K);
             } else {
                 memset(o, 0, (size_t)K * sizeof *o);
                 add_leaf_proba(&m->trees[0], leaf, K, o);
@@ -246,7 +215,7 @@ static void run_rows(rows_job *J)
             for (int64_t k = 0; k < K; k++)
                 p[k] /= (double)m->n_trees;
             if (J->method == CKPT_TM_PREDICT)
-                o[0] = (double)argmax(p, K);
+                o[0] = (double)ckpt_k_argmax(p, K);
             break;
         }
         case TM_DT_REG:
@@ -450,9 +419,10 @@ static void run_blocks(rows_job *J)
                 if (J->method == CKPT_TM_PROBA)
                     memcpy(o, a, (size_t)K * sizeof *o);
                 else if (m->kind == TM_DT_CLF)
-                    o[0] = (double)argmax(m->trees[0].value + (pre ? pre[r] : leafs[r]) * K, K);
+                    o[0] = (double)ckpt_k_argmax(
+                        m->trees[0].value + (pre ? pre[r] : leafs[r]) * K, K);
                 else
-                    o[0] = (double)argmax(a, K);
+                    o[0] = (double)ckpt_k_argmax(a, K);
             }
         } else if (reg_tree) {
             int64_t nc = m->trees[0].n_classes;
@@ -758,18 +728,18 @@ static ckpt_status run_ada(const ckpt_tm *m, ckpt_tm_method method, const double
                 out[r] = v > 0 ? 1.0 : 0.0;
             else {
                 double p[2] = {-v / 2, v / 2};
-                softmax(p, 2);
+                ckpt_k_softmax(p, 2);
                 out[r * 2] = p[0];
                 out[r * 2 + 1] = p[1];
             }
         } else if (method == CKPT_TM_DECISION) {
             memcpy(out + r * C, d, (size_t)C * sizeof *d);
         } else if (method == CKPT_TM_PREDICT) {
-            out[r] = (double)argmax(d, C);
+            out[r] = (double)ckpt_k_argmax(d, C);
         } else {
             for (int64_t k = 0; k < C; k++)
                 out[r * C + k] = d[k] / (double)(C - 1);
-            softmax(out + r * C, C);
+            ckpt_k_softmax(out + r * C, C);
         }
     }
 done:
@@ -836,7 +806,7 @@ static ckpt_status run_bag(const ckpt_tm *m, ckpt_tm_method method, const double
         else if (method == CKPT_TM_PROBA)
             memcpy(out + r * C, a, (size_t)C * sizeof *a);
         else
-            out[r] = (double)argmax(a, C);
+            out[r] = (double)ckpt_k_argmax(a, C);
     }
 done:
     scr_put(&sc, acc);
@@ -887,14 +857,14 @@ static ckpt_status run_vote(const ckpt_tm *m, ckpt_tm_method method, const doubl
         if (!m->is_clf) {
             out[r] = a[0] / scale;
         } else if (!proba) {
-            out[r] = (double)argmax(a, C);
+            out[r] = (double)ckpt_k_argmax(a, C);
         } else {
             for (int64_t k = 0; k < C; k++)
                 a[k] /= scale;
             if (method == CKPT_TM_PROBA)
                 memcpy(out + r * C, a, (size_t)C * sizeof *a);
             else
-                out[r] = (double)argmax(a, C);
+                out[r] = (double)ckpt_k_argmax(a, C);
         }
     }
 done:
@@ -960,7 +930,7 @@ ckpt_status ckpt_tm_run(const ckpt_tm *m, ckpt_tm_method method, const double *X
             if (method == CKPT_TM_PROBA)
                 memcpy(out + r * m->n_classes, m->constant, (size_t)m->n_classes * sizeof *out);
             else
-                out[r] = (double)argmax(m->constant, m->n_classes);
+                out[r] = (double)ckpt_k_argmax(m->constant, m->n_classes);
         }
         return CKPT_OK;
     case TM_DUMMY_REG:
