@@ -1,24 +1,30 @@
 #!/bin/bash
-# bench_torch.sh - ckpt vs torch.load on PyTorch zip checkpoints, one run.
+# bench_torch.sh - ckpt vs torch.load on PyTorch zip checkpoints, alternating rounds.
 #
-#   tools/bench/bench_torch.sh [BUILD_DIR] [REPEATS]
+#   tools/bench/bench_torch.sh [BUILD_DIR] [ROUNDS]
+#   env: CKPT_REPS (ckpt repeats inside one bench_torch process per round, default 31),
+#        TORCH_REPS (torch.load repeats per round, default 3), CKPT_BENCH_DIR (inputs)
 #
 # 1. builds bench_torch in BUILD_DIR (default <repo>/build-bench, Release, no sanitizers);
 # 2. writes the inputs with tools/bench/bench_torch_gen.py into $CKPT_BENCH_DIR
 #    (default /tmp/ckpt-bench; ~510 MB, not in git): a GPT-2-small-shaped state_dict
 #    (148 tensors, ~498 MB) and a 20 000-tensor one (~8 MB);
-# 3. per file: in process, ckpt_open alone and ckpt_open + every tensor's data pointer
-#    (median of REPEATS, bench_torch), and torch.load (median of REPEATS, python);
-#    whole process, `bench_torch -1 FILE` against `python3 -c "import torch; torch.load(FILE)"`
-#    (median of REPEATS, wall clock from the shell); memory: VmRSS right after ckpt_open
-#    (nothing read), VmHWM of the open, VmRSS after every pointer, peak RSS of the
-#    torch.load process; ckpt_file_verify (CRC-32 of every record, reads every byte) once;
-# 4. prints a table with ratios torch / ckpt, and the issue's bars next to them.
-#    Never asserted (not in ctest).
+# 3. one python driver (/usr/bin/python3, torch imported once) runs ROUNDS rounds (default 5) per
+#    file; every round, back to back:
+#      a. ckpt in process: `bench_torch -r CKPT_REPS FILE` (median of CKPT_REPS opens + every
+#         tensor pointer, each open a fresh ckpt_open; memory figures from its untimed first open),
+#      b. torch.load in process: median of TORCH_REPS torch.load(FILE, map_location="cpu") calls,
+#      c. whole processes, one each: `bench_torch -1 FILE` and
+#         `python3 -c "import torch; torch.load(FILE)"` (wall clock around the child, start to exit),
+#    so both sides see the same machine load; the round's ratios are torch / ckpt.
+#    Reported: median over rounds and [min-max] over rounds; load average before/after.
+#    Also the process-start floor: `bench_torch` printing its usage (no open), and
+#    ckpt_file_verify (CRC-32 of every record, reads every byte) once.
+# 4. Never asserted (not in ctest): the bars of issue 4 are printed next to the numbers.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$SRC/build-bench}
-REPEATS=${2:-5}
+ROUNDS=${2:-5}
 OUT=${CKPT_BENCH_DIR:-/tmp/ckpt-bench}
 PY=/usr/bin/python3
 
@@ -30,55 +36,93 @@ cmake --build "$BUILD" --target bench_torch -j2 >/dev/null
 BIN=$(find "$BUILD" -name bench_torch -type f -perm -u+x | head -1)
 "$PY" "$SRC/tools/bench/bench_torch_gen.py" "$OUT" >/dev/null
 
-# median wall-clock seconds of a command run REPEATS times (output discarded)
-wall() {
-  local ts=() t0 t1
-  for _ in $(seq "$REPEATS"); do
-    t0=$(date +%s%N)
-    "$@" >/dev/null
-    t1=$(date +%s%N)
-    ts+=("$(( t1 - t0 ))")
-  done
-  printf "%s\n" "${ts[@]}" | sort -n | awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.6f", m / 1e9}'
-}
-
 CPU=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
-echo "machine: $CPU, $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GB RAM, load average $(cut -d' ' -f1-3 /proc/loadavg), $(uname -sr)"
-echo "ckpt_open + every tensor pointer vs torch $("$PY" -c 'import torch; print(torch.__version__)') torch.load (median of $REPEATS; files in page cache)"
-printf "%-12s %6s %6s %9s %9s %8s %8s %8s %8s %9s %8s %9s %8s %8s %8s %s\n" file MB tensors ckpt_open ckpt_ptrs \
-  us/tensor rssOpnMB hwmOpnMB rssPtrMB torch_s torch_MB ratio_in proc_ck proc_pt ratio_pr "mapped/copied"
-for f in "$OUT"/gpt2_zip.pt "$OUT"/many_zip.pt; do
-  cat "$f" >/dev/null # page cache, for both sides alike
-  CK=$("$BIN" -r "$REPEATS" -v "$f")
-  TL=$("$PY" - "$REPEATS" "$f" <<'PYEOF'
-import gc, resource, sys, time, torch
-reps, path = int(sys.argv[1]), sys.argv[2]
-ts = []
-for _ in range(reps):
-    gc.collect()
+echo "machine: $CPU, $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GB RAM, $(uname -sr)"
+exec "$PY" - "$BIN" "$ROUNDS" "${CKPT_REPS:-31}" "${TORCH_REPS:-3}" "$OUT/gpt2_zip.pt" "$OUT/many_zip.pt" <<'PYEOF'
+import gc, os, resource, statistics, subprocess, sys, time
+import torch
+
+binp, rounds, ckreps, threps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+files = sys.argv[5:]
+PY = "/usr/bin/python3"
+
+def load():
+    return open("/proc/loadavg").read().split()[:3]
+
+def wall(cmd, ok_codes=(0,)):
     t0 = time.perf_counter()
-    obj = torch.load(path, map_location="cpu")
-    ts.append(time.perf_counter() - t0)
-    del obj
-ts.sort()
-n = len(ts)
-med = ts[n // 2] if n % 2 else 0.5 * (ts[n // 2 - 1] + ts[n // 2])
-print("%.6f\t%d" % (med, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t = time.perf_counter() - t0
+    if r.returncode not in ok_codes:
+        sys.exit("bench_torch.sh: %s exited %d" % (cmd, r.returncode))
+    return t
+
+def med(v):
+    return statistics.median(v)
+
+def spread(v, fmt):
+    return ("[" + fmt + "-" + fmt + "]") % (min(v), max(v))
+
+print("torch %s torch.load vs ckpt_open + every tensor pointer; %d alternating rounds per file, "
+      "ckpt median of %d per round, torch.load median of %d per round; files in page cache"
+      % (torch.__version__, rounds, ckreps, threps))
+print("load average before: %s" % " ".join(load()))
+start = [wall([binp], ok_codes=(2,)) for _ in range(5)]
+rows = []
+for f in files:
+    with open(f, "rb") as fp:  # page cache, for both sides alike
+        while fp.read(1 << 24):
+            pass
+    ck, th, pc, pt, ck_in = [], [], [], [], []
+    info = None
+    for r in range(rounds):
+        out = subprocess.run([binp, "-r", str(ckreps)] + (["-v"] if r == 0 else []) + [f],
+                             check=True, capture_output=True, text=True).stdout.split("\t")
+        c = float(out[4])
+        ck.append(c)
+        ck_in.append((float(out[14]), float(out[15])))
+        if r == 0:
+            info = out
+        ts = []
+        for _ in range(threps):
+            gc.collect()
+            t0 = time.perf_counter()
+            obj = torch.load(f, map_location="cpu")
+            ts.append(time.perf_counter() - t0)
+            del obj
+        th.append(med(ts))
+        pc.append(wall([binp, "-1", f]))
+        pt.append(wall([PY, "-c", "import sys, torch; torch.load(sys.argv[1], map_location='cpu')", f]))
+    rows.append((f, info, ck, th, pc, pt, ck_in))
+    gc.collect()
+print("load average after:  %s" % " ".join(load()))
+torch_maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+print()
+print("%-12s %6s %7s | %-23s %-18s %-20s | %-22s %-21s %-18s | %s" % (
+    "file", "MB", "tensors", "ckpt s (open+ptrs)", "torch.load s", "ratio in process",
+    "ckpt process s", "torch process s", "ratio whole proc", "us/tensor"))
+for f, info, ck, th, pc, pt, ck_in in rows:
+    ratio = [t / c for t, c in zip(th, ck)]
+    ratio_p = [t / c for t, c in zip(pt, pc)]
+    n = int(info[2])
+    print("%-12s %6.1f %7d | %.5f %-15s %.3f %-12s %6.0fx %-12s | %.4f %-15s %.3f %-13s %5.1fx %-11s | %.2f" % (
+        os.path.basename(f), int(info[1]) / 1048576, n,
+        med(ck), spread(ck, "%.5f"), med(th), spread(th, "%.2f"), med(ratio), spread(ratio, "%.0f"),
+        med(pc), spread(pc, "%.3f"), med(pt), spread(pt, "%.2f"), med(ratio_p), spread(ratio_p, "%.0f"),
+        1e6 * med(ck) / n if n else 0))
+print()
+print("memory (first open of each bench_torch run; process before any open: VmRSS %.1f MB):" % (int(rows[0][1][13]) / 1024))
+for f, info, ck, th, pc, pt, ck_in in rows:
+    print("  %-12s VmRSS after open (nothing read) %.1f MB, peak during open %.1f MB, after every pointer %.1f MB; "
+          "mapped/copied %s/%s; ckpt_file_verify %.3f s (%.0f MB/s)" % (
+              os.path.basename(f), int(info[5]) / 1024, int(info[6]) / 1024, int(info[7]) / 1024,
+              info[9], info[10], float(info[11]), int(info[1]) / 1048576 / float(info[11]) if float(info[11]) else 0))
+    print("  %-12s ckpt spread inside each round (fastest-slowest of %d): %s" % (
+        "", ckreps, ", ".join("%.5f-%.5f" % x for x in ck_in)))
+print("  torch.load driver process peak RSS (both files, all rounds): %.0f MB" % (torch_maxrss_kb / 1024))
+print("process-start floor: bench_torch printing its usage (no open), median of 5: %.4f s [%.4f-%.4f]"
+      % (med(start), min(start), max(start)))
+print("ratios are torch / ckpt per round (same round = same machine load), then median [min-max] over rounds.")
+print("bars (issue 4): open time ~ tensor count, not bytes (us/tensor); >= 500x on gpt2_zip.pt; RSS < 16 MB unread.")
 PYEOF
-)
-  PC=$(wall "$BIN" -1 "$f")
-  PT=$(wall "$PY" -c 'import sys, torch; torch.load(sys.argv[1], map_location="cpu")' "$f")
-  echo -e "$CK\t$TL\t$PC\t$PT" | awk -F'\t' '{
-    # 1 name 2 bytes 3 arrays 4 open 5 open+ptrs 6 rss_open 7 hwm_open 8 rss_ptrs 9 hwm_ptrs 10 mapped
-    # 11 copied 12 verify 13 maxrss 14 rss_base 15 torch_s 16 torch_rss 17 proc_ckpt 18 proc_torch
-    printf "%-12s %6.1f %6d %9.5f %9.5f %8.2f %8.1f %8.1f %8.1f %9.4f %8.1f %8.0fx %8.4f %8.4f %7.1fx %d/%d\n",
-      $1, $2/1048576, $3, $4, $5, ($3 > 0 ? 1e6 * $4 / $3 : 0), $6/1024, $7/1024, $8/1024, $15, $16/1024,
-      ($5 > 0 ? $15 / $5 : 0), $17, $18, ($17 > 0 ? $18 / $17 : 0), $10, $11; base = $14; v = $12; mb = $2/1048576 }
-    END { printf "             (bench_torch process before any open: VmRSS %.1f MB; ckpt_file_verify, CRC-32 of every record: %.3f s, %.0f MB/s)\n",
-      base/1024, v, (v > 0 ? mb / v : 0) }'
-done
-echo "ratio_in = torch.load / (ckpt_open + every pointer), in process; ratio_pr = whole processes"
-echo "(python3 -c 'import torch; torch.load(F)' vs bench_torch -1 F, process start to exit)."
-echo "rssOpnMB = VmRSS right after ckpt_open (nothing read), hwmOpnMB = peak during the open,"
-echo "rssPtrMB = VmRSS after every pointer; torch_MB = peak RSS of the torch.load process."
-echo "bars (issue 4): open time ~ tensor count, not bytes (us/tensor); >= 500x on gpt2_zip.pt; RSS < 16 MB unread."
