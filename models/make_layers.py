@@ -86,6 +86,8 @@ def main():
              torch.float32, seed=5),
         # relu only (exact activations) with a narrow 96 -> 3 output layer
         make("mlp_narrow_out_f32", [16, 96, 3], ["relu", None], torch.float32, seed=8),
+        # a layer wider than the runtime's stack buffers (2048 floats): heap scratch
+        make("mlp_tall_f32", [3, 2100, 2], ["relu", None], torch.float32, seed=9),
         # more rows than one batch chunk (1024) of the runtime
         make("mlp_rows_f32", [4, 9, 2], ["relu", None], torch.float32, seed=6, rows=1100),
         # one float64 layer makes the whole stack float64 (float16 weights widened)

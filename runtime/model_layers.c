@@ -68,6 +68,16 @@
    for such layers, alone or in a batch. */
 #define LAYERS_SPLIT_MAXOUT 24
 #define LAYERS_SPLIT_MIN_IN 64
+#define LAYERS_SPLIT_MAX_IN 320     /* = LAYERS_KBLOCK */
+/* OpenBLAS splits the inner dimension of sgemm into blocks and adds each
+   block's sum to C (which PyTorch pre-filled with the bias): C = ((b + s1) +
+   s2) + ...  Blocks (driver/level3.c) are GEMM_Q long; a rest between Q and 2Q
+   is halved, rounded up to GEMM_UNROLL_M.  Values of OpenBLAS 0.3.21's Haswell
+   sgemm (the kernel it runs on this project's machines, also on Zen), found by
+   comparing bits with cblas_sgemm for inner sizes up to 2100.  A split layer
+   (above) is never longer than one block. */
+#define LAYERS_KBLOCK 320
+#define LAYERS_KBLOCK_ROUND 8
 /* rows per block of a batch through the x86 kernels: the activations of a
    block stay in L2 next to the weights (96 x 256 floats = 96 KiB) */
 #define LAYERS_CHUNK_ROWS 96
@@ -110,21 +120,36 @@ static void layers_free(void *p)
 
 /* ------------------------------------------------------------ float32 kernels */
 
-/* Panels: outputs j0 .. j0+w-1 (w = LAYERS_PANEL, the last one outp - j0) are
-   stored from P + j0 * in as `in` rows of w floats: P[j0*in + c*w + (j-j0)] =
-   W[j][c]; outputs k..outp-1 are zero. */
+/* length of the next inner block when `rest` inputs are left */
+static int64_t kblock(int64_t rest)
+{
+    if (rest >= 2 * LAYERS_KBLOCK)
+        return LAYERS_KBLOCK;
+    if (rest > LAYERS_KBLOCK)
+        return (rest / 2 + LAYERS_KBLOCK_ROUND - 1) / LAYERS_KBLOCK_ROUND * LAYERS_KBLOCK_ROUND;
+    return rest;
+}
+
+/* Inner block [c0, c0+len) of a layer is stored from P + c0 * kp; in it the
+   panels: outputs j0 .. j0+w-1 (w = LAYERS_PANEL, the last one kp - j0) as len
+   rows of w floats: P[c0*kp + j0*len + c*w + (j-j0)] = W[j][c0+c]; outputs
+   k..kp-1 are zero. */
 static void pack(const float *W, int64_t k, int64_t kp, int64_t d, float *P)
 {
-    for (int64_t j0 = 0; j0 < kp; j0 += LAYERS_PANEL) {
-        const int64_t w = kp - j0 < LAYERS_PANEL ? kp - j0 : LAYERS_PANEL;
-        float *p = P + j0 * d;
-        for (int64_t c = 0; c < d; c++)
-            for (int64_t q = 0; q < w; q++)
-                p[c * w + q] = j0 + q < k ? W[(j0 + q) * d + c] : 0.0f;
+    for (int64_t c0 = 0, len; c0 < d; c0 += len) {
+        len = kblock(d - c0);
+        for (int64_t j0 = 0; j0 < kp; j0 += LAYERS_PANEL) {
+            const int64_t w = kp - j0 < LAYERS_PANEL ? kp - j0 : LAYERS_PANEL;
+            float *p = P + c0 * kp + j0 * len;
+            for (int64_t c = 0; c < len; c++)
+                for (int64_t q = 0; q < w; q++)
+                    p[c * w + q] = j0 + q < k ? W[(j0 + q) * d + c0 + c] : 0.0f;
+        }
     }
 }
 
-/* y[0..kp) = b + x . W^T, each output summed from 0 with fmaf in input order */
+/* One inner block (d inputs; P, x at its start): y[0..kp) = b + x . W^T, each
+   output summed from 0 with fmaf in input order.  b may be y (later blocks). */
 static void row_scalar(const float *P, int64_t kp, int64_t d, const float *x, const float *b,
                        float *y)
 {
@@ -284,7 +309,7 @@ __attribute__((target("avx512f,avx2,fma"))) static void row_avx512(const float *
 /* R rows x na*8 outputs starting at column q0 of a panel of width pw */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 blk_avx2(const float *p, int64_t pw, int64_t q0, int64_t d, const float *X, int64_t ldx,
-         const float *b, float *Y, int64_t ldy, const int R, const int na)
+         const float *b, int64_t ldb, float *Y, int64_t ldy, const int R, const int na)
 {
     __m256 acc[4][3];
     for (int r = 0; r < R; r++)
@@ -304,21 +329,22 @@ blk_avx2(const float *p, int64_t pw, int64_t q0, int64_t d, const float *X, int6
     for (int r = 0; r < R; r++)
         for (int i = 0; i < na; i++)
             _mm256_storeu_ps(Y + r * ldy + q0 + 8 * i,
-                             _mm256_add_ps(_mm256_loadu_ps(b + q0 + 8 * i), acc[r][i]));
+                             _mm256_add_ps(_mm256_loadu_ps(b + r * ldb + q0 + 8 * i), acc[r][i]));
 }
 
 #define BLK_AVX2_R(R)                                                                      \
     switch (na) {                                                                          \
-    case 3: blk_avx2(p, w, q0, d, X, ldx, b + j0, Y + j0, ldy, R, 3); break;               \
-    case 2: blk_avx2(p, w, q0, d, X, ldx, b + j0, Y + j0, ldy, R, 2); break;               \
-    default: blk_avx2(p, w, q0, d, X, ldx, b + j0, Y + j0, ldy, R, 1); break;              \
+    case 3: blk_avx2(p, w, q0, d, X, ldx, b + j0, ldb, Y + j0, ldy, R, 3); break;          \
+    case 2: blk_avx2(p, w, q0, d, X, ldx, b + j0, ldb, Y + j0, ldy, R, 2); break;          \
+    default: blk_avx2(p, w, q0, d, X, ldx, b + j0, ldb, Y + j0, ldy, R, 1); break;         \
     }
 
-/* R (1..4) rows through one layer, AVX2: column groups of up to 24 outputs */
+/* R (1..4) rows through one inner block, AVX2: column groups of up to 24
+   outputs.  The base added is b + r * ldb: the bias (ldb 0) or Y (later blocks). */
 __attribute__((target("avx2,fma"))) static void rows_avx2(const float *P, int64_t kp, int64_t d,
                                                           const float *X, int64_t ldx,
-                                                          const float *b, float *Y, int64_t ldy,
-                                                          int R)
+                                                          const float *b, int64_t ldb, float *Y,
+                                                          int64_t ldy, int R)
 {
     for (int64_t j0 = 0; j0 < kp; j0 += LAYERS_PANEL) {
         const int64_t w = kp - j0 < LAYERS_PANEL ? kp - j0 : LAYERS_PANEL;
@@ -337,8 +363,8 @@ __attribute__((target("avx2,fma"))) static void rows_avx2(const float *P, int64_
 
 /* R rows x one full panel (64 outputs = 4 zmm) */
 __attribute__((target("avx512f"), always_inline)) static inline void
-blk_avx512(const float *p, int64_t d, const float *X, int64_t ldx, const float *b, float *Y,
-           int64_t ldy, const int R)
+blk_avx512(const float *p, int64_t d, const float *X, int64_t ldx, const float *b, int64_t ldb,
+           float *Y, int64_t ldy, const int R)
 {
     __m512 acc[6][4];
     for (int r = 0; r < R; r++)
@@ -359,31 +385,33 @@ blk_avx512(const float *p, int64_t d, const float *X, int64_t ldx, const float *
     for (int r = 0; r < R; r++)
         for (int i = 0; i < 4; i++)
             _mm512_storeu_ps(Y + r * ldy + 16 * i,
-                             _mm512_add_ps(_mm512_loadu_ps(b + 16 * i), acc[r][i]));
+                             _mm512_add_ps(_mm512_loadu_ps(b + r * ldb + 16 * i), acc[r][i]));
 }
 
-/* R (1..6) rows through one layer, AVX-512 for full panels, AVX2 for the last */
+/* R (1..6) rows through one inner block, AVX-512 for full panels, AVX2 for
+   the last */
 __attribute__((target("avx512f,avx2,fma"))) static void rows_avx512(const float *P, int64_t kp,
                                                                     int64_t d, const float *X,
                                                                     int64_t ldx, const float *b,
-                                                                    float *Y, int64_t ldy, int R)
+                                                                    int64_t ldb, float *Y,
+                                                                    int64_t ldy, int R)
 {
     int64_t j0 = 0;
     for (; j0 + LAYERS_PANEL <= kp; j0 += LAYERS_PANEL) {
         const float *p = P + j0 * d;
         switch (R) {
-        case 6: blk_avx512(p, d, X, ldx, b + j0, Y + j0, ldy, 6); break;
-        case 5: blk_avx512(p, d, X, ldx, b + j0, Y + j0, ldy, 5); break;
-        case 4: blk_avx512(p, d, X, ldx, b + j0, Y + j0, ldy, 4); break;
-        case 3: blk_avx512(p, d, X, ldx, b + j0, Y + j0, ldy, 3); break;
-        case 2: blk_avx512(p, d, X, ldx, b + j0, Y + j0, ldy, 2); break;
-        default: blk_avx512(p, d, X, ldx, b + j0, Y + j0, ldy, 1); break;
+        case 6: blk_avx512(p, d, X, ldx, b + j0, ldb, Y + j0, ldy, 6); break;
+        case 5: blk_avx512(p, d, X, ldx, b + j0, ldb, Y + j0, ldy, 5); break;
+        case 4: blk_avx512(p, d, X, ldx, b + j0, ldb, Y + j0, ldy, 4); break;
+        case 3: blk_avx512(p, d, X, ldx, b + j0, ldb, Y + j0, ldy, 3); break;
+        case 2: blk_avx512(p, d, X, ldx, b + j0, ldb, Y + j0, ldy, 2); break;
+        default: blk_avx512(p, d, X, ldx, b + j0, ldb, Y + j0, ldy, 1); break;
         }
     }
     if (j0 < kp) {
         for (int r0 = 0; r0 < R; r0 += 4)
-            rows_avx2(P + j0 * d, kp - j0, d, X + r0 * ldx, ldx, b + j0, Y + r0 * ldy + j0, ldy,
-                      R - r0 < 4 ? R - r0 : 4);
+            rows_avx2(P + j0 * d, kp - j0, d, X + r0 * ldx, ldx, b + r0 * ldb + j0, ldb,
+                      Y + r0 * ldy + j0, ldy, R - r0 < 4 ? R - r0 : 4);
     }
 }
 #endif
@@ -457,27 +485,27 @@ static void act_f32(lact a, float *Y, int64_t n, int64_t w, int64_t ld)
 /* one row through one float32 layer (no activation): dst[0..outp) */
 static void layer_row(const layers_impl *m, const layer *y, const float *src, float *dst)
 {
-    switch (m->kern) {
+    const int64_t kp = y->outp;
+    if (y->split) { /* one inner block */
+        switch (m->kern) {
 #if LAYERS_X86
-    case K_AVX512:
-        if (y->split)
-            split_avx2(y->P32, y->outp, y->in, src, y->b32, dst);
-        else
-            row_avx512(y->P32, y->outp, y->in, src, y->b32, dst);
-        break;
-    case K_AVX2:
-        if (y->split)
-            split_avx2(y->P32, y->outp, y->in, src, y->b32, dst);
-        else
-            row_avx2(y->P32, y->outp, y->in, src, y->b32, dst);
-        break;
+        case K_AVX512:
+        case K_AVX2: split_avx2(y->P32, kp, y->in, src, y->b32, dst); break;
 #endif
-    default:
-        if (y->split)
-            split_scalar(y->P32, y->outp, y->in, src, y->b32, dst);
-        else
-            row_scalar(y->P32, y->outp, y->in, src, y->b32, dst);
-        break;
+        default: split_scalar(y->P32, kp, y->in, src, y->b32, dst); break;
+        }
+        return;
+    }
+    for (int64_t c0 = 0, len; c0 < y->in; c0 += len) {
+        len = kblock(y->in - c0);
+        const float *P = y->P32 + c0 * kp, *x = src + c0, *b = c0 ? dst : y->b32;
+        switch (m->kern) {
+#if LAYERS_X86
+        case K_AVX512: row_avx512(P, kp, len, x, b, dst); break;
+        case K_AVX2: row_avx2(P, kp, len, x, b, dst); break;
+#endif
+        default: row_scalar(P, kp, len, x, b, dst); break;
+        }
     }
 }
 
@@ -525,17 +553,25 @@ static void chunk_f32(const layers_impl *m, const double *xin, int64_t nn, float
                 layer_row(m, y, src + r * lds, dst + r * ldd);
             break;
         case K_AVX512:
-            ldd = y->outp;
-            for (int64_t r = 0; r < nn; r += 6)
-                rows_avx512(y->P32, y->outp, y->in, src + r * lds, lds, y->b32, dst + r * ldd,
-                            ldd, (int)(nn - r < 6 ? nn - r : 6));
+        case K_AVX2: {
+            const int64_t kp = y->outp, step = m->kern == K_AVX512 ? 6 : 4;
+            ldd = kp;
+            for (int64_t c0 = 0, len; c0 < y->in; c0 += len) {
+                len = kblock(y->in - c0);
+                const float *P = y->P32 + c0 * kp;
+                for (int64_t r = 0; r < nn; r += step) {
+                    const int R = (int)(nn - r < step ? nn - r : step);
+                    float *Y = dst + r * ldd;
+                    const float *b = c0 ? Y : y->b32;
+                    const int64_t ldb = c0 ? ldd : 0;
+                    if (m->kern == K_AVX512)
+                        rows_avx512(P, kp, len, src + r * lds + c0, lds, b, ldb, Y, ldd, R);
+                    else
+                        rows_avx2(P, kp, len, src + r * lds + c0, lds, b, ldb, Y, ldd, R);
+                }
+            }
             break;
-        case K_AVX2:
-            ldd = y->outp;
-            for (int64_t r = 0; r < nn; r += 4)
-                rows_avx2(y->P32, y->outp, y->in, src + r * lds, lds, y->b32, dst + r * ldd, ldd,
-                          (int)(nn - r < 4 ? nn - r : 4));
-            break;
+        }
 #endif
         default:
             for (int64_t r = 0; r < nn; r++)
@@ -788,7 +824,8 @@ ckpt_status ckpt_model_build_layers(ckpt_file *f, const char *spec, const ckpt_m
         y->outp = (ws[0] + 7) / 8 * 8;
         y->act = a;
         y->has_bias = y->b != NULL;
-        y->split = y->outp <= LAYERS_SPLIT_MAXOUT && y->in >= LAYERS_SPLIT_MIN_IN;
+        y->split = y->outp <= LAYERS_SPLIT_MAXOUT && y->in >= LAYERS_SPLIT_MIN_IN &&
+                   y->in <= LAYERS_SPLIT_MAX_IN;
         if (ws[0] < 1 || ws[1] < 1 || (y->b && bs[0] != ws[0]) ||
             (m->nl > 1 && y->in != m->L[m->nl - 2].out)) {
             st = ckpt_error_set(err, CKPT_E_MODEL, -1,

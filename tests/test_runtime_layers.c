@@ -13,15 +13,16 @@
  *    Measured worst: 5.6 eps (a 96 -> 3 layer whose sums cancel, summed in 4
  *    chains by the runtime), 4.7 eps (tanh: libm's tanhf vs PyTorch's Sleef).
  *    The test also runs every stack in float64 (its own plain loops over the
- *    state_dict; rounded to float32 for the bit counts) to show what the bound tells:
- *    float64 arithmetic misses F32_TOL on at least one fixture (9.3 eps on
- *    mlp_rows_f32), and on every fixture the float32 path gives at least as
+ *    state_dict; rounded to float32 for the bit counts) to show what the bound
+ *    tells: float64 arithmetic misses F32_TOL on at least one fixture (9.3 eps
+ *    on mlp_rows_f32), and on every fixture the float32 path gives at least as
  *    many outputs bit-identical to PyTorch's as float64 does, in total at
- *    least twice as many (the FMA order is OpenBLAS's: 4826 vs 2140 of 5100
- *    over .pkl and .pt when written).  The counts do not depend on the x86 /
- *    portable kernel: they give the same bits.  But on fixtures without exact
- *    matches the bound alone could not tell float32 from float64: PyTorch's
- *    own float32 rounding is as large as ours.
+ *    least twice as many (the FMA order and inner blocks are OpenBLAS's: 4906
+ *    vs 2150 of 5180 over .pkl and .pt when written; mlp_tall_f32's 2100-long
+ *    sums all identical).  The counts do not depend on the x86 / portable
+ *    kernel: they give the same bits.  But on fixtures without exact matches
+ *    the bound alone could not tell float32 from float64: PyTorch's own
+ *    float32 rounding is as large as ours.
  *  - Every fixture is run with each float32 kernel (CKPT_LAYERS_KERNEL=scalar,
  *    avx2, and the default: AVX-512 where the CPU has it): single rows give
  *    the same bits with all of them (same order of fused multiply-adds), and
