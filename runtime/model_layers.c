@@ -14,8 +14,10 @@
  * addmm: the output is filled with the bias and sgemm adds X.W^T (beta = 1).
  *  - On x86-64 with AVX2+FMA (or AVX-512) no BLAS is called: each output is
  *    accumulated from 0 by fused multiply-adds in input order and the bias is
- *    added last, which is the order of OpenBLAS's sgemm micro-kernel (edge
- *    tiles of sgemm may differ).  Weights are repacked at build time into
+ *    added, which is the order of OpenBLAS's sgemm micro-kernel (edge tiles
+ *    of sgemm may differ), inner dimension split in blocks as OpenBLAS does
+ *    (LAYERS_KBLOCK), except narrow latency-bound layers (LAYERS_SPLIT_*):
+ *    4 interleaved chains there.  Weights are repacked at build time into
  *    panels of LAYERS_PANEL outputs, input-major: one row is a broadcast + FMA
  *    over contiguous memory, a batch goes in blocks of 4-6 rows that share
  *    each weight load (LAYERS_CHUNK_ROWS rows at a time).  A row gives the
@@ -733,7 +735,7 @@ static ckpt_status read_param(ckpt_file *f, const char *prefix, const char *what
 
 /* float64 copies -> float32 weights, bias and panels (exact: the values came
    from float32/float16/bfloat16). 0 ok, -1 NOMEM. */
-static int to_f32(layer *y)
+static int to_f32(layer *y, lkern kern)
 {
     const uint64_t kd = (uint64_t)y->out * (uint64_t)y->in;
     y->W32 = ckpt_rt_calloc(kd + 1, sizeof(float));
@@ -746,6 +748,10 @@ static int to_f32(layer *y)
     for (int64_t j = 0; y->b && j < y->out; j++)
         y->b32[j] = (float)y->b[j];
     pack(y->W32, y->out, y->outp, y->in, y->P32);
+    if (kern != K_SCALAR) { /* only the sgemm fallback reads W32 */
+        free(y->W32);
+        y->W32 = NULL;
+    }
     free(y->W);
     free(y->b);
     y->W = y->b = NULL;
@@ -847,7 +853,7 @@ ckpt_status ckpt_model_build_layers(ckpt_file *f, const char *spec, const ckpt_m
     m->row_ok = m->maxw <= (m->f32 ? LAYERS_ROW_MAXW : LAYERS_ROW_MAXW / 2);
     m->kern = pick_kernel();
     for (int64_t l = 0; m->f32 && l < m->nl; l++)
-        if (to_f32(&m->L[l]) != 0) {
+        if (to_f32(&m->L[l], m->kern) != 0) {
             st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
             goto fail;
         }
