@@ -6,7 +6,9 @@
  * fixture with a header line, NaN as "nan") or as one document per line
  * (--text on every other text fixture), and compared with Python's outputs:
  * labels identical (strings, ints, bools), numbers within 1e-9 relative
- * (1e-5 for float32 / float16 / bfloat16 models; GradientBoosting with a
+ * (float32 sklearn fixtures: rows given with --dtype float32, float32 results within
+ * 4 float32 ulps and float64 ones at 1e-9, then --dtype float64 against the
+ * float64-row outputs; other float32 / float16 / bfloat16 models 1e-5; GradientBoosting with a
  * float32-fitted linear init_, which scikit-learn predicts in float32: 4
  * float32 ulps of the largest output, said in the log), the output's shape
  * (1-D / 2-D like scikit-learn's), sparse outputs in the sparse_coo form.
@@ -427,14 +429,34 @@ static void one(const char *dir, const char *name, int idx, int use_pt)
     else if (text && idx % 2)
         snprintf(extra, sizeof extra, "--text");
     int plain_done = 0;
-    for (const cJSON *o = outs ? outs->child : NULL; o; o = o->next) {
+    /* float32 fixtures (scikit-learn's result dtypes recorded): rows read as
+       float32 (--dtype float32) must give float32 results within 4 float32
+       ulps (relative 4 * 2^-23) where scikit-learn's are float32, 1e-9 where
+       they are float64; then the same rows as float64 (--dtype float64)
+       against scikit-learn's float64-row outputs */
+    const cJSON *odt = cJSON_GetObjectItem(doc, "output_dtypes");
+    const cJSON *outs64 = cJSON_GetObjectItem(doc, "outputs_f64in");
+    const cJSON *odt64 = cJSON_GetObjectItem(doc, "output_dtypes_f64in");
+    for (int pass = 0; pass < (odt && outs64 ? 2 : 1); pass++)
+    for (const cJSON *o = (pass ? outs64 : outs) ? (pass ? outs64 : outs)->child : NULL; o;
+         o = o->next) {
         char args[8192];
+        char extra2[1100];
+        double tol = rel_tol;
+        if (odt) {
+            const cJSON *mdt = cJSON_GetObjectItem(pass ? odt64 : odt, o->string);
+            int is32 = cJSON_IsString(mdt) && strcmp(mdt->valuestring, "float32") == 0;
+            tol = is32 ? 4 * ldexp(1.0, -23) : 1e-9;
+            snprintf(extra2, sizeof extra2, "%s --dtype %s", extra, pass ? "float64" : "float32");
+        } else {
+            snprintf(extra2, sizeof extra2, "%s", extra);
+        }
         /* every third run reads standard input */
         if (idx % 3 == 0)
-            snprintf(args, sizeof args, "'%s' %s --method %s --json < '%s'", mcopy, extra,
+            snprintf(args, sizeof args, "'%s' %s --method %s --json < '%s'", mcopy, extra2,
                      o->string, inpath);
         else
-            snprintf(args, sizeof args, "'%s' %s --method %s --json --input '%s'", mcopy, extra,
+            snprintf(args, sizeof args, "'%s' %s --method %s --json --input '%s'", mcopy, extra2,
                      o->string, inpath);
         int code;
         char *out = run(args, 0, &code);
@@ -446,9 +468,9 @@ static void one(const char *dir, const char *name, int idx, int use_pt)
             CHECKF(cJSON_IsString(jm) && strcmp(jm->valuestring, o->string) == 0,
                    "%s: \"method\" is %s", what, cJSON_IsString(jm) ? jm->valuestring : "?");
             const cJSON *jo = cJSON_GetObjectItem(j, "outputs");
-            compare(what, o->string, o, jo, kept, nk, rel_tol);
+            compare(what, o->string, o, jo, kept, nk, tol);
             if (!plain_done) {
-                snprintf(args, sizeof args, "'%s' %s --method %s --input '%s'", mcopy, extra,
+                snprintf(args, sizeof args, "'%s' %s --method %s --input '%s'", mcopy, extra2,
                          o->string, inpath);
                 char w2[700];
                 snprintf(w2, sizeof w2, "%s %s", what, o->string);
@@ -611,6 +633,32 @@ static void errors_and_usage(void)
            "no input rows: %s", out ? out : "");
     cJSON_Delete(j);
     free(out);
+    /* --dtype: auto is the fitted dtype (lr_saga_f32: float32 coef_ -> float32 rows,
+       the same output as --dtype float32; different from --dtype float64); bad value */
+    {
+        char *o3[3];
+        char dtcsv[600];
+        snprintf(dtcsv, sizeof dtcsv, "%s/dtype.csv", tmpdir);
+        CHECK(write_file(dtcsv, "0.1,-1.3,2.7,0.33,1.1,-0.7\n1.9,0.2,-2.1,3.3,-0.1,0.6\n") == 0);
+        static const char *dts[3] = {"", "--dtype float32", "--dtype=float64"};
+        for (int q = 0; q < 3; q++) {
+            snprintf(a3, sizeof a3, "'%s' %s --method decision_function --input '%s'",
+                     tu_model_path("sklearn/lr_saga_f32.pkl"), dts[q], dtcsv);
+            o3[q] = run(a3, 0, &code);
+            CHECKF(code == 0 && o3[q] && *o3[q], "%s: exit %d", dts[q], code);
+        }
+        CHECKF(o3[0] && o3[1] && strcmp(o3[0], o3[1]) == 0, "--dtype auto = float32 for lr_saga_f32");
+        CHECKF(o3[0] && o3[2] && strcmp(o3[0], o3[2]) != 0,
+               "--dtype float64 computes in float64 (other digits)");
+        for (int q = 0; q < 3; q++)
+            free(o3[q]);
+        unlink(dtcsv);
+        snprintf(a3, sizeof a3, "'%s' --dtype float16 < /dev/null",
+                 tu_model_path("sklearn/lr_saga_f32.pkl"));
+        out = run(a3, 1, &code);
+        CHECKF(code == 2 && out && strstr(out, "float16"), "--dtype float16: exit %d", code);
+        free(out);
+    }
     /* the layer stack: a bad spec names the layer */
     snprintf(a3, sizeof a3, "'%s' --layers net.0:relu,nosuch.9 < /dev/null",
              tu_model_path("layers/mlp_relu_tanh_f32.pkl"));

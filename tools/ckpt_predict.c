@@ -2,7 +2,8 @@
  * ckpt-predict - run a checkpoint's model on CSV rows (or text documents).
  *
  *   ckpt-predict MODEL [--method predict|predict_proba|decision_function|transform|...]
- *                [--input FILE.csv|-] [--text] [--path DOTTED.PATH] [--layers SPEC] [--json]
+ *                [--input FILE.csv|-] [--text] [--path DOTTED.PATH] [--layers SPEC]
+ *                [--dtype auto|float32|float64] [--json]
  *
  * Input: CSV rows of numbers, one row per line (fields may be quoted or padded
  * with blanks; "nan" / "inf" are read like Python's float()).  A non-numeric
@@ -17,6 +18,12 @@
  *   {"method": M, "outputs": [...]}   (labels as JSON strings / numbers /
  *   booleans, NaN as null, infinities as "inf" / "-inf"), sparse outputs as
  *   {"sparse_coo": true, "shape": [n, m], "row": [...], "col": [...], "data": [...]}.
+ * --dtype: the dtype the CSV rows are read into (each field is parsed as a
+ * double, then rounded to float32 when float32, as np.asarray(rows,
+ * dtype=np.float32) would).  auto (the default) is the dtype the model was
+ * fitted in (ckpt_model_fit_dtype): a model with float32 state gets float32
+ * rows and computes in float32 wherever scikit-learn does; results are
+ * printed as the exact double value of the float32 result.
  * Errors name the input row (and its line in the file): wrong column count,
  * a non-number, NaN where the model cannot take it.
  * Exit status: 0 ok, 1 error (model, input), 2 usage.
@@ -42,7 +49,7 @@ static void usage(FILE *o)
 {
     fprintf(o,
             "usage: ckpt-predict MODEL [--method NAME] [--input FILE.csv|-] [--text]\n"
-            "                    [--path P] [--layers SPEC] [--json]\n"
+            "                    [--path P] [--layers SPEC] [--dtype auto|float32|float64] [--json]\n"
             "Run the scikit-learn model (or torch layer stack) in MODEL on CSV rows.\n"
             "  --method   predict (default), predict_proba, decision_function, transform,\n"
             "             predict_log_proba, score_samples, apply\n"
@@ -53,6 +60,9 @@ static void usage(FILE *o)
             "  --path     dotted path of the estimator inside the file (default: root)\n"
             "  --layers   torch state_dict layer stack, e.g. net.0:relu,net.2:tanh,net.4\n"
             "             (activations: relu gelu tanh sigmoid softmax identity)\n"
+            "  --dtype    dtype of the CSV rows: auto (default: the dtype the model was fitted\n"
+            "             in, float32 when its state is float32), float32 or float64.\n"
+            "             float32 rows compute in float32 wherever scikit-learn does\n"
             "  --json     print {\"method\": ..., \"outputs\": [...]}; sparse outputs as\n"
             "             {\"sparse_coo\": true, \"shape\": [n, m], \"row\", \"col\", \"data\"}\n"
             "  --help, --version\n"
@@ -400,7 +410,7 @@ static void print_csr(const ckpt_csr *csr, int json)
 /* ------------------------------------------------------------------- main */
 
 typedef struct args {
-    const char *model, *input, *path, *layers, *method;
+    const char *model, *input, *path, *layers, *method, *dtype;
     int json, text;
 } args;
 
@@ -410,6 +420,7 @@ static int parse_args(int argc, char **argv, args *a)
     memset(a, 0, sizeof *a);
     a->input = "-";
     a->method = "predict";
+    a->dtype = "auto";
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         const char **slot = NULL;
@@ -431,6 +442,8 @@ static int parse_args(int argc, char **argv, args *a)
             slot = &a->path;
         } else if (strcmp(s, "--layers") == 0) {
             slot = &a->layers;
+        } else if (strcmp(s, "--dtype") == 0) {
+            slot = &a->dtype;
         } else if (strncmp(s, "--", 2) == 0 && strchr(s, '=')) {
             /* --name=value */
             const char *eq = strchr(s, '=');
@@ -443,6 +456,8 @@ static int parse_args(int argc, char **argv, args *a)
                 a->path = eq + 1;
             else if (k == 8 && strncmp(s, "--layers", k) == 0)
                 a->layers = eq + 1;
+            else if (k == 7 && strncmp(s, "--dtype", k) == 0)
+                a->dtype = eq + 1;
             else {
                 fprintf(stderr, "ckpt-predict: unknown option %s\n", s);
                 return 2;
@@ -470,6 +485,12 @@ static int parse_args(int argc, char **argv, args *a)
     }
     if (a->layers && a->path) {
         fprintf(stderr, "ckpt-predict: --layers and --path exclude each other\n");
+        return 2;
+    }
+    if (strcmp(a->dtype, "auto") != 0 && strcmp(a->dtype, "float32") != 0 &&
+        strcmp(a->dtype, "float64") != 0) {
+        fprintf(stderr, "ckpt-predict: --dtype must be auto, float32 or float64, not '%s'\n",
+                a->dtype);
         return 2;
     }
     return 0;
@@ -517,6 +538,7 @@ int main(int argc, char **argv)
     lines L;
     memset(&L, 0, sizeof L);
     double *X = NULL;
+    float *X32 = NULL;
     ckpt_output out;
     memset(&out, 0, sizeof out);
     ckpt_csr csr;
@@ -601,6 +623,19 @@ int main(int argc, char **argv)
         in.kind = CKPT_IN_DENSE;
         in.dense = X;
         in.n_cols = d;
+        const int use32 = strcmp(a.dtype, "float32") == 0 ||
+                          (strcmp(a.dtype, "auto") == 0 && ckpt_model_fit_dtype(m) == CKPT_DT_FLOAT32);
+        if (use32) {
+            X32 = malloc((size_t)(n * d) * sizeof *X32 + sizeof *X32);
+            if (!X32) {
+                fprintf(stderr, "ckpt-predict: out of memory\n");
+                goto done;
+            }
+            for (int64_t i = 0; i < n * d; i++)
+                X32[i] = (float)X[i]; /* like np.asarray(X, dtype=np.float32) */
+            in.dense = NULL;
+            in.dense32 = X32;
+        }
     }
     in.n_rows = n;
     in.row_base = 1; /* messages count rows from 1, like the ones above */
@@ -683,6 +718,7 @@ done:
     free(out.values);
     ckpt_csr_free(&csr);
     free(X);
+    free(X32);
     lines_free(&L);
     free(buf);
     ckpt_model_free(m);
