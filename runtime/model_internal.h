@@ -258,6 +258,8 @@ void ckpt_k_sgemm_nn(const float *X, int64_t n, int64_t d, const float *W, int64
 float ckpt_k_expitf(float x);
 /* NumPy's float32 exp (its AVX2/AVX512F algorithm, same results). */
 float ckpt_k_npexpf(float x);
+/* NumPy's float32 log (its AVX2/AVX512F algorithm, same results). */
+float ckpt_k_nplogf(float x);
 /* NumPy's float32 tanh (its FMA3/AVX512 SVML-derived algorithm). */
 float ckpt_k_nptanhf(float x);
 /* NumPy's float32 sum of a contiguous row (pairwise, float32 accumulators). */

@@ -140,8 +140,8 @@ static void proba_rows_f32(const lin_impl *m, const float *dec, int64_t n, doubl
                 p1 = ckpt_k_expitf(d[0]);
                 p0 = 1.0f - p1;
             }
-            p[0] = log_p ? (double)logf(p0) : (double)p0;
-            p[1] = log_p ? (double)logf(p1) : (double)p1;
+            p[0] = log_p ? (double)ckpt_k_nplogf(p0) : (double)p0;
+            p[1] = log_p ? (double)ckpt_k_nplogf(p1) : (double)p1;
             continue;
         }
         if (m->proba == LP_SOFTMAX) {
@@ -155,7 +155,7 @@ static void proba_rows_f32(const lin_impl *m, const float *dec, int64_t n, doubl
                 row[j] /= s;
         }
         for (int64_t j = 0; j < K; j++)
-            p[j] = log_p ? (double)logf(row[j]) : (double)row[j];
+            p[j] = log_p ? (double)ckpt_k_nplogf(row[j]) : (double)row[j];
     }
 }
 

@@ -165,11 +165,11 @@ static ckpt_status mlp_run_f32(const ckpt_est *e, ckpt_method meth, const ckpt_i
             double *P = out->values + (r0 + r) * K;
             if (m->binary) {
                 const float p0 = 1.0f - yr[0];
-                P[0] = lg ? (double)logf(p0) : (double)p0;
-                P[1] = lg ? (double)logf(yr[0]) : (double)yr[0];
+                P[0] = lg ? (double)ckpt_k_nplogf(p0) : (double)p0;
+                P[1] = lg ? (double)ckpt_k_nplogf(yr[0]) : (double)yr[0];
             } else {
                 for (int64_t k = 0; k < K; k++)
-                    P[k] = lg ? (double)logf(yr[k]) : (double)yr[k];
+                    P[k] = lg ? (double)ckpt_k_nplogf(yr[k]) : (double)yr[k];
             }
         }
     }
