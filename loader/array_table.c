@@ -710,148 +710,121 @@ static const uint8_t *elem_ptr(const ckpt_file *f, size_t i, uint64_t k, const c
     return (const uint8_t *)a->data + off;
 }
 
-/* The numeric scalar of dtype dt at p (native order) as double; complex
-   types give the real part.  -1 when dt is not a plain numeric type. */
-static int scalar_f64(const ckpt_dtype_info *dt, const uint8_t *p, double *out) {
+/* What scalar_read found. */
+typedef enum scalar_kind {
+    SC_NONE = 0, /* not a plain numeric type (string, object, record, subarray) */
+    SC_INT,      /* integer / bool / datetime: *iv exact */
+    SC_UINT64,   /* uint64: *uv exact */
+    SC_FLOAT,    /* float16/bfloat16/float32/float64: *dv */
+    SC_COMPLEX   /* complex: the real part in *dv */
+} scalar_kind;
+
+/* Decode the scalar of dtype dt at p (native order). */
+static scalar_kind scalar_read(const ckpt_dtype_info *dt, const uint8_t *p, int64_t *iv,
+                               uint64_t *uv, double *dv) {
     union {
         uint8_t u8; int8_t i8; uint16_t u16; int16_t i16; uint32_t u32; int32_t i32;
-        uint64_t u64; int64_t i64; float f32; double f64;
+        float f32;
     } v;
-    if (dt->nfields || dt->sub_ndim) return -1;
+    if (dt->nfields || dt->sub_ndim) return SC_NONE;
     size_t is = (size_t)dt->itemsize;
     switch (dt->type) {
     case CKPT_DT_BOOL:
         memcpy(&v.u8, p, 1);
-        *out = v.u8 ? 1.0 : 0.0;
-        return 0;
+        *iv = v.u8 != 0;
+        return SC_INT;
     case CKPT_DT_INT8: case CKPT_DT_QINT8:
         memcpy(&v.i8, p, 1);
-        *out = v.i8;
-        return 0;
+        *iv = v.i8;
+        return SC_INT;
     case CKPT_DT_UINT8: case CKPT_DT_QUINT8: case CKPT_DT_QUINT4X2:
         memcpy(&v.u8, p, 1);
-        *out = v.u8;
-        return 0;
+        *iv = v.u8;
+        return SC_INT;
     case CKPT_DT_INT16:
         if (is < 2) break;
         memcpy(&v.i16, p, 2);
-        *out = v.i16;
-        return 0;
+        *iv = v.i16;
+        return SC_INT;
     case CKPT_DT_UINT16:
         if (is < 2) break;
         memcpy(&v.u16, p, 2);
-        *out = v.u16;
-        return 0;
+        *iv = v.u16;
+        return SC_INT;
     case CKPT_DT_INT32: case CKPT_DT_QINT32:
         if (is < 4) break;
         memcpy(&v.i32, p, 4);
-        *out = v.i32;
-        return 0;
+        *iv = v.i32;
+        return SC_INT;
     case CKPT_DT_UINT32:
         if (is < 4) break;
         memcpy(&v.u32, p, 4);
-        *out = v.u32;
-        return 0;
+        *iv = v.u32;
+        return SC_INT;
     case CKPT_DT_INT64: case CKPT_DT_DATETIME64: case CKPT_DT_TIMEDELTA64:
         if (is < 8) break;
-        memcpy(&v.i64, p, 8);
-        *out = (double)v.i64;
-        return 0;
+        memcpy(iv, p, 8);
+        return SC_INT;
     case CKPT_DT_UINT64:
         if (is < 8) break;
-        memcpy(&v.u64, p, 8);
-        *out = (double)v.u64;
-        return 0;
+        memcpy(uv, p, 8);
+        return SC_UINT64;
     case CKPT_DT_FLOAT16:
         if (is < 2) break;
         memcpy(&v.u16, p, 2);
-        *out = half_to_double(v.u16);
-        return 0;
+        *dv = half_to_double(v.u16);
+        return SC_FLOAT;
     case CKPT_DT_BFLOAT16:
         if (is < 2) break;
         memcpy(&v.u16, p, 2);
-        *out = bf16_to_double(v.u16);
-        return 0;
-    case CKPT_DT_FLOAT32: case CKPT_DT_COMPLEX64: /* complex: the real part */
+        *dv = bf16_to_double(v.u16);
+        return SC_FLOAT;
+    case CKPT_DT_FLOAT32: case CKPT_DT_COMPLEX64:
         if (is < 4) break;
         memcpy(&v.f32, p, 4);
-        *out = v.f32;
-        return 0;
+        *dv = v.f32;
+        return dt->type == CKPT_DT_FLOAT32 ? SC_FLOAT : SC_COMPLEX;
     case CKPT_DT_FLOAT64: case CKPT_DT_COMPLEX128:
         if (is < 8) break;
-        memcpy(&v.f64, p, 8);
-        *out = v.f64;
-        return 0;
+        memcpy(dv, p, 8);
+        return dt->type == CKPT_DT_FLOAT64 ? SC_FLOAT : SC_COMPLEX;
     default:
         break;
     }
-    return -1;
+    return SC_NONE;
 }
 
-/* The scalar at p as int64: integer, bool and datetime types exactly, floats
-   when integral and inside int64.  CKPT_E_TYPE: not an integer or real type;
-   CKPT_E_RANGE: the value is no int64. */
+/* As double (complex: the real part); -1 when not numeric. */
+static int scalar_f64(const ckpt_dtype_info *dt, const uint8_t *p, double *out) {
+    int64_t iv;
+    uint64_t uv;
+    switch (scalar_read(dt, p, &iv, &uv, out)) {
+    case SC_INT: *out = (double)iv; return 0;
+    case SC_UINT64: *out = (double)uv; return 0;
+    case SC_FLOAT: case SC_COMPLEX: return 0;
+    default: return -1;
+    }
+}
+
+/* As int64: integers exactly, floats when integral and inside int64.
+   CKPT_E_TYPE: complex or not numeric; CKPT_E_RANGE: the value is no int64. */
 static ckpt_status scalar_i64(const ckpt_dtype_info *dt, const uint8_t *p, int64_t *out) {
-    union {
-        uint8_t u8; int8_t i8; uint16_t u16; int16_t i16; uint32_t u32; int32_t i32;
-        uint64_t u64; int64_t i64;
-    } v;
-    if (dt->nfields || dt->sub_ndim) return CKPT_E_TYPE;
-    size_t is = (size_t)dt->itemsize;
-    switch (dt->type) { /* integers directly (the common case: indices, flags) */
-    case CKPT_DT_BOOL:
-        memcpy(&v.u8, p, 1);
-        *out = v.u8 != 0;
+    uint64_t uv;
+    double d;
+    switch (scalar_read(dt, p, out, &uv, &d)) {
+    case SC_INT:
         return CKPT_OK;
-    case CKPT_DT_INT8: case CKPT_DT_QINT8:
-        memcpy(&v.i8, p, 1);
-        *out = v.i8;
+    case SC_UINT64:
+        if (uv > (uint64_t)INT64_MAX) return CKPT_E_RANGE;
+        *out = (int64_t)uv;
         return CKPT_OK;
-    case CKPT_DT_UINT8: case CKPT_DT_QUINT8: case CKPT_DT_QUINT4X2:
-        memcpy(&v.u8, p, 1);
-        *out = v.u8;
+    case SC_FLOAT:
+        if (!(d >= -0x1p63 && d < 0x1p63) || floor(d) != d) return CKPT_E_RANGE;
+        *out = (int64_t)d;
         return CKPT_OK;
-    case CKPT_DT_INT16:
-        if (is < 2) return CKPT_E_TYPE;
-        memcpy(&v.i16, p, 2);
-        *out = v.i16;
-        return CKPT_OK;
-    case CKPT_DT_UINT16:
-        if (is < 2) return CKPT_E_TYPE;
-        memcpy(&v.u16, p, 2);
-        *out = v.u16;
-        return CKPT_OK;
-    case CKPT_DT_INT32: case CKPT_DT_QINT32:
-        if (is < 4) return CKPT_E_TYPE;
-        memcpy(&v.i32, p, 4);
-        *out = v.i32;
-        return CKPT_OK;
-    case CKPT_DT_UINT32:
-        if (is < 4) return CKPT_E_TYPE;
-        memcpy(&v.u32, p, 4);
-        *out = v.u32;
-        return CKPT_OK;
-    case CKPT_DT_INT64: case CKPT_DT_DATETIME64: case CKPT_DT_TIMEDELTA64:
-        if (is < 8) return CKPT_E_TYPE;
-        memcpy(&v.i64, p, 8);
-        *out = v.i64;
-        return CKPT_OK;
-    case CKPT_DT_UINT64:
-        if (is < 8) return CKPT_E_TYPE;
-        memcpy(&v.u64, p, 8);
-        if (v.u64 > (uint64_t)INT64_MAX) return CKPT_E_RANGE;
-        *out = (int64_t)v.u64;
-        return CKPT_OK;
-    case CKPT_DT_FLOAT16: case CKPT_DT_BFLOAT16: case CKPT_DT_FLOAT32: case CKPT_DT_FLOAT64:
-        break;
     default:
         return CKPT_E_TYPE;
     }
-    double d;
-    if (scalar_f64(dt, p, &d) != 0) return CKPT_E_TYPE;
-    if (!(d >= -0x1p63 && d < 0x1p63) || floor(d) != d) return CKPT_E_RANGE;
-    *out = (int64_t)d;
-    return CKPT_OK;
 }
 
 double ckpt_array_get_f64(const ckpt_file *f, size_t i, uint64_t k) {

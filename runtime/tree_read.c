@@ -6,7 +6,6 @@
  * ckpt_array_get_f64 / _i64 / ckpt_array_field_*).
  */
 #include <math.h>
-#include <string.h>
 
 #include "model_internal.h" /* ckpt_rt_value_f64: numbers and numpy scalars */
 #include "tree_internal.h"
