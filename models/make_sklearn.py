@@ -354,6 +354,25 @@ def define_f32():
             Xr.astype(f4), yr.astype(f4), Tr, dtype=f4)
     fixture("knn_clf_f32", neighbors.KNeighborsClassifier(n_neighbors=5), X3.astype(f4), y3,
             T3, dtype=f4)
+    # ColumnTransformer: float32 when every part is (scalers, passthrough);
+    # float64 as soon as one part is (OneHotEncoder)
+    rng2 = np.random.RandomState(21)
+    Xc = np.hstack([X3[:, :4], rng2.randint(0, 3, size=(X3.shape[0], 2)).astype(float)])
+    Tc = np.hstack([T3[:, :4], rng2.randint(0, 3, size=(T3.shape[0], 2)).astype(float)])
+    fixture("ct_scalers_f32", compose.ColumnTransformer([
+        ("s", preprocessing.StandardScaler(), [0, 1]),
+        ("m", preprocessing.MinMaxScaler(), [2])], remainder="passthrough"),
+        Xc.astype(f4), None, Tc, dtype=f4)
+    fixture("ct_onehot_lr_saga_f32", pipeline.make_pipeline(compose.ColumnTransformer([
+        ("num", preprocessing.RobustScaler(), [0, 1, 2, 3]),
+        ("cat", preprocessing.OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+         [4, 5])]), lm.LogisticRegression(solver="saga", max_iter=3000, random_state=0)),
+        Xc.astype(f4), y3, Tc, dtype=f4)
+    fixture("ct_scalers_mlp_f32", pipeline.make_pipeline(compose.ColumnTransformer([
+        ("s", preprocessing.StandardScaler(), [0, 1, 2, 3]),
+        ("p", "passthrough", [4, 5])]), neural_network.MLPClassifier(
+            hidden_layer_sizes=(6,), max_iter=300, random_state=0)),
+        Xc.astype(f4), y3, Tc, dtype=f4)
 
 
 def main():

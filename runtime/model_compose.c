@@ -295,17 +295,30 @@ static ckpt_status ct_run(const ckpt_est *e, ckpt_method meth, const ckpt_input 
         return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
     ckpt_status st = CKPT_OK;
     int64_t c0 = 0;
+    /* float32 rows: each transformer gets its columns as float32 rows (its
+       own dtype rules apply), passthrough columns stay float32 values */
+    const int in32 = !in->dense && in->dense32;
     for (int64_t p = 0; p < m->n && st == CKPT_OK; p++) {
         const ct_part *pt = &m->parts[p];
         double *sub = ckpt_rt_calloc((uint64_t)n * (uint64_t)pt->ncols + 1, sizeof(double));
         double *res = NULL;
-        if (!sub) {
+        const int sub_f32 = in32 && pt->est && pt->est->takes_f32;
+        float *sub32 = sub_f32 ? ckpt_rt_calloc((uint64_t)n * (uint64_t)pt->ncols + 1,
+                                                sizeof(float))
+                               : NULL;
+        if (!sub || (sub_f32 && !sub32)) {
+            free(sub);
+            free(sub32);
             st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
             break;
         }
         for (int64_t r = 0; r < n; r++)
-            for (int64_t j = 0; j < pt->ncols; j++)
-                sub[r * pt->ncols + j] = in->dense[r * m->d + pt->cols[j]];
+            for (int64_t j = 0; j < pt->ncols; j++) {
+                const int64_t at = r * m->d + pt->cols[j];
+                sub[r * pt->ncols + j] = in32 ? (double)in->dense32[at] : in->dense[at];
+                if (sub32)
+                    sub32[r * pt->ncols + j] = in->dense32[at];
+            }
         if (pt->est) {
             res = ckpt_rt_calloc((uint64_t)n * (uint64_t)pt->out_cols + 1, sizeof(double));
             if (!res) {
@@ -318,10 +331,14 @@ static ckpt_status ct_run(const ckpt_est *e, ckpt_method meth, const ckpt_input 
             si.kind = CKPT_IN_DENSE;
             si.n_rows = n;
             si.n_cols = pt->ncols;
-            si.dense = sub;
+            if (sub32)
+                si.dense32 = sub32;
+            else
+                si.dense = sub;
             si.row_base = in->row_base;
             st = ckpt_est_run_f64(pt->est, CKPT_METHOD_TRANSFORM, &si, res, err);
         }
+        free(sub32);
         const double *src = res ? res : sub;
         for (int64_t r = 0; r < n && st == CKPT_OK; r++)
             memcpy(dense + r * od + c0, src + r * pt->out_cols,
@@ -518,6 +535,21 @@ ckpt_status ckpt_rt_build_column_transformer(ckpt_build_ctx *ctx, const ckpt_val
     e->allow_nan = 1; /* each transformer checks its own columns */
     e->n_outputs = m->out_d;
     ckpt_est_method(e, CKPT_METHOD_TRANSFORM, m->sparse ? CKPT_OUT_CSR : CKPT_OUT_F64, m->out_d);
+    /* float32: the output is np.hstack / sparse.hstack of the parts, float32
+       only when every part is (passthrough columns keep X's dtype) */
+    e->takes_f32 = 1;
+    const ct_impl *cm = e->impl;
+    for (int from32 = 0; from32 < 2; from32++) {
+        int all32 = cm->n > 0;
+        for (int64_t i = 0; i < cm->n; i++) {
+            const ckpt_est *pe = cm->parts[i].est;
+            if (pe)
+                e->fit_f32 |= pe->fit_f32;
+            all32 &= pe ? ckpt_est_out_is_f32(pe, CKPT_METHOD_TRANSFORM, from32) : from32;
+        }
+        if (all32)
+            e->out_f32[CKPT_METHOD_TRANSFORM] |= from32 ? CKPT_RT_F32_FROM32 : CKPT_RT_F32_FROM64;
+    }
     *out = e;
     return CKPT_OK;
 fail:
