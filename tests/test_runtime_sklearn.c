@@ -227,6 +227,74 @@ static void check_dtypes(const ckpt_model *m, const cJSON *doc, const char *what
     free(X32);
 }
 
+/* float32 batches split over threads: 20000 rows (the fixture's rows tiled)
+   with 4 threads and with 1 give the same bits, and every row equals
+   scikit-learn's float32 result for that row (the float32 paths do not
+   depend on how rows are grouped into BLAS calls of 2+ rows). */
+static void threads_f32(const char *name, const char *method)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "sklearn/%s.json", name);
+    cJSON *doc = tu_load_json(tu_model_path(rel));
+    if (!doc)
+        return;
+    snprintf(rel, sizeof rel, "sklearn/%s.pkl", name);
+    ckpt_file *f = NULL;
+    ckpt_error err;
+    ckpt_error_clear(&err);
+    ckpt_model *m1 = NULL, *m4 = NULL;
+    CHECK_STATUS(ckpt_open(tu_model_path(rel), NULL, &f, &err), CKPT_OK);
+    ckpt_model_opts o = ckpt_model_opts_default();
+    o.n_threads = 1;
+    CHECK_STATUS(ckpt_model_build(f, NULL, &o, &m1, &err), CKPT_OK);
+    o.n_threads = 4;
+    CHECK_STATUS(ckpt_model_build(f, NULL, &o, &m4, &err), CKPT_OK);
+    ckpt_close(f);
+    ckpt_method meth;
+    ckpt_method_parse(method, &meth);
+    int64_t n0 = 0, d = 0, en = 0;
+    double *X = tum_dense_inputs(doc, &n0, &d);
+    double *want = jnums(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "outputs"), method), &en);
+    const int64_t n = 20000, cols = m1 ? ckpt_model_out_cols(m1, meth) : 0;
+    float *X32 = malloc((size_t)(n * d) * sizeof *X32 + 4);
+    double *a = calloc((size_t)(n * cols) + 1, sizeof *a), *b = calloc((size_t)(n * cols) + 1,
+                                                                      sizeof *b);
+    if (m1 && m4 && X && X32 && a && b && en == n0 * cols) {
+        for (int64_t i = 0; i < n * d; i++)
+            X32[i] = (float)X[(i / d) % n0 * d + i % d];
+        ckpt_input in;
+        memset(&in, 0, sizeof in);
+        in.kind = CKPT_IN_DENSE;
+        in.n_rows = n;
+        in.n_cols = d;
+        in.dense32 = X32;
+        ckpt_output oa = {0}, ob = {0};
+        oa.values = a;
+        ob.values = b;
+        CHECK_STATUS(ckpt_model_run(m1, meth, &in, &oa, &err), CKPT_OK);
+        CHECK_STATUS(ckpt_model_run(m4, meth, &in, &ob, &err), CKPT_OK);
+        CHECKF(memcmp(a, b, (size_t)(n * cols) * sizeof *a) == 0,
+               "%s %s: 4 threads give the bits of 1 thread (%lld rows)", name, method,
+               (long long)n);
+        int64_t bad = -1;
+        for (int64_t i = 0; i < n * cols && bad < 0; i++)
+            if (a[i] != want[(i / cols) % n0 * cols + i % cols])
+                bad = i;
+        CHECKF(bad < 0, "%s %s: row %lld of a %lld-row float32 batch is scikit-learn's bits",
+               name, method, (long long)(bad < 0 ? 0 : bad / cols), (long long)n);
+    } else {
+        CHECKF(0, "%s: setup", name);
+    }
+    free(X);
+    free(X32);
+    free(want);
+    free(a);
+    free(b);
+    ckpt_model_free(m1);
+    ckpt_model_free(m4);
+    cJSON_Delete(doc);
+}
+
 static void errors(void)
 {
     ckpt_file *f = NULL;
@@ -280,6 +348,11 @@ int main(int argc, char **argv)
     }
     free(index);
     errors();
+    threads_f32("lr_saga_f32", "predict_proba");
+    threads_f32("mlp_clf_tanh_binary_f32", "predict_log_proba");
+    threads_f32("pipe_scaler_pca_mlp_f32", "predict_proba");
+    threads_f32("kmeans_f32", "transform");
+    threads_f32("ct_scalers_f32", "transform");
     printf("# float32 fixtures: %d float32 results checked (max %lld ulps, bound %d), "
            "%d float64 results at 1e-9\n",
            stat_f32_checked, (long long)stat_max_ulps, F32_MAX_ULPS, stat_f64_checked);
