@@ -15,7 +15,8 @@
  *
  * run() contract: `in` has already been checked by the core (n_cols ==
  * n_features, finite values unless allow_nan, CSR converted to dense unless
- * accepts_csr, float32 widened), out has room for n_rows * out_cols[method].
+ * accepts_csr, float32 rows widened unless takes_f32: then in->dense is NULL
+ * and in->dense32 holds them), out has room for n_rows * out_cols[method].
  * run() must not modify the ckpt_est (several threads call it at once) and
  * must free its scratch before returning.
  */
