@@ -391,6 +391,13 @@ static ckpt_status lin_build(ckpt_build_ctx *ctx, const ckpt_value *obj, ckpt_es
                 m->proba = LP_MHUBER;
         }
     }
+    if (m->proba == LP_MHUBER && m->W32) {
+        /* SGD's coef_ is float64; a float32 one would need SGD's float64
+           probability arrays: compute such a model in float64 */
+        free(m->W32);
+        free(m->b32);
+        m->W32 = m->b32 = NULL;
+    }
     ckpt_est *e = ckpt_est_new(&lin_vt, m, cls);
     m = NULL;
     if (!e)
