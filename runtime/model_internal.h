@@ -271,7 +271,8 @@ void ckpt_k_softmaxf(float *row, int64_t k);
 /* float64 X . W^T through the BLAS call NumPy's matmul makes (no + b). */
 void ckpt_k_np_dgemm_nt(const double *X, int64_t n, int64_t d, const double *W, int64_t k,
                         double *out);
-/* np.einsum("ij,ij->i") of one float64 row, NumPy's summation order. */
+/* np.einsum("ij,ij->i") of one float64 / float32 row, NumPy's summation order. */
+float ckpt_k_einsum_sqf(const float *x, int64_t d);
 double ckpt_k_einsum_sq(const double *x, int64_t d);
 
 /* Checked helpers. */

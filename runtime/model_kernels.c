@@ -641,3 +641,26 @@ float ckpt_k_nplogf(float x)
     den = fmaf(den, m, 1.000000000000000000000e+00f);
     return fmaf(ex, 0.693147180559945309417232121458176568f, num / den);
 }
+
+/* np.einsum("ij,ij->i", X, X) for one float32 row: NumPy 1.24's
+   FLOAT_sum_of_products_contig_contig_outstride0_two at the SSE3 baseline
+   (4 lanes, no FMA): blocks of four vectors added last to first, the tail
+   zero-padded, lanes summed by two hadds, then 0 + sum. */
+float ckpt_k_einsum_sqf(const float *x, int64_t d)
+{
+    float l[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    int64_t c = 0;
+    for (; d - c >= 16; c += 16)
+        for (int v = 3; v >= 0; v--)
+            for (int j = 0; j < 4; j++) {
+                const float p = x[c + 4 * v + j] * x[c + 4 * v + j];
+                l[j] = p + l[j];
+            }
+    for (; c < d; c += 4)
+        for (int j = 0; j < 4; j++) {
+            const float t = c + j < d ? x[c + j] : 0.0f;
+            const float p = t * t;
+            l[j] = p + l[j];
+        }
+    return 0.0f + ((l[0] + l[1]) + (l[2] + l[3]));
+}

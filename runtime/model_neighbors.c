@@ -6,6 +6,7 @@
  * |x|^2 - 2xy + |y|^2 cancellation); neighbors in increasing distance, ties
  * by training index.
  */
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,6 +368,7 @@ typedef struct km_impl {
     double *C;
     int64_t k, d;
     double *CC;         /* float32 centers: row_norms(centers)**2 in float64 (NumPy order) */
+    float *C32, *CC32;  /* float32 centers and their float32 row_norms**2 (predict) */
 } km_impl;
 
 static void km_free(void *p)
@@ -374,6 +376,8 @@ static void km_free(void *p)
     km_impl *m = p;
     free(m->C);
     free(m->CC);
+    free(m->C32);
+    free(m->CC32);
     free(m);
 }
 
@@ -411,12 +415,48 @@ static ckpt_status km_transform_f32(const km_impl *m, const ckpt_input *in, doub
     return CKPT_OK;
 }
 
+/* KMeans.predict of float32 rows with float32 centers: scikit-learn's
+   lloyd_iter_chunked_dense (update_centers=False): chunks of 256 rows, P =
+   ||c||^2 (float32 einsum) then sgemm(-2, X, C^T, 1, P), first strict
+   minimum. */
+#define KM_CHUNK 256
+static ckpt_status km_predict_f32(const km_impl *m, const ckpt_input *in, int64_t *labels,
+                                  ckpt_error *err)
+{
+    const int64_t n = in->n_rows, d = m->d, k = m->k;
+    const int64_t cn = n < KM_CHUNK ? n : KM_CHUNK;
+    float *P = ckpt_rt_calloc((uint64_t)cn * (uint64_t)k + 1, sizeof(float));
+    if (!P)
+        return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+    for (int64_t r0 = 0; r0 < n; r0 += cn) {
+        const int64_t nn = n - r0 < cn ? n - r0 : cn;
+        for (int64_t i = 0; i < nn; i++)
+            memcpy(P + i * k, m->CC32, (size_t)k * sizeof(float));
+        if (d > 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nn, (blasint)k,
+                        (blasint)d, -2.0f, in->dense32 + r0 * d, (blasint)d, m->C32, (blasint)d,
+                        1.0f, P, (blasint)k);
+        for (int64_t i = 0; i < nn; i++) {
+            const float *p = P + i * k;
+            int64_t best = 0;
+            for (int64_t j = 1; j < k; j++)
+                if (p[j] < p[best])
+                    best = j;
+            labels[r0 + i] = best;
+        }
+    }
+    free(P);
+    return CKPT_OK;
+}
+
 static ckpt_status km_run(const ckpt_est *e, ckpt_method meth, const ckpt_input *in,
                           const ckpt_output *out, ckpt_error *err)
 {
     const km_impl *m = e->impl;
     if (meth == CKPT_METHOD_TRANSFORM && m->CC && !in->dense && in->dense32)
         return km_transform_f32(m, in, out->values, err);
+    if (meth == CKPT_METHOD_PREDICT && m->C32 && !in->dense && in->dense32)
+        return km_predict_f32(m, in, out->labels, err);
     ckpt_input w = *in;
     double *wide = NULL;
     if (!in->dense && in->dense32) { /* predict: labels from float64 distances */
@@ -480,6 +520,17 @@ ckpt_status ckpt_rt_build_kmeans(ckpt_build_ctx *ctx, const ckpt_value *obj, ckp
         }
         for (int64_t j = 0; j < m->k; j++)
             m->CC[j] = ckpt_k_einsum_sq(m->C + j * m->d, m->d);
+        ckpt_rt_arr t = {0};
+        t.d = m->C;
+        t.n = (uint64_t)m->k * (uint64_t)m->d;
+        m->C32 = ckpt_rt_to_f32(&t);
+        m->CC32 = ckpt_rt_calloc((uint64_t)m->k, sizeof(float));
+        if (!m->C32 || !m->CC32) {
+            km_free(m);
+            return ckpt_error_set(ctx->err, CKPT_E_NOMEM, -1, "out of memory");
+        }
+        for (int64_t j = 0; j < m->k; j++)
+            m->CC32[j] = ckpt_k_einsum_sqf(m->C32 + j * m->d, m->d);
     }
     ckpt_est *e = ckpt_est_new(&km_vt, m, ckpt_value_class(obj));
     if (!e)

@@ -107,29 +107,6 @@ static ckpt_status grow_csr(ckpt_csr *o, size_t need)
     return CKPT_OK;
 }
 
-/* np.einsum("ij,ij->i", X, X) for one float32 row: NumPy 1.24's
-   FLOAT_sum_of_products_contig_contig_outstride0_two at the SSE3 baseline
-   (4 lanes, no FMA): blocks of four vectors added last to first, the tail
-   zero-padded, lanes summed by two hadds, then 0 + sum. */
-static float einsum_sq_f32(const float *x, int64_t d)
-{
-    float l[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    int64_t c = 0;
-    for (; d - c >= 16; c += 16)
-        for (int v = 3; v >= 0; v--)
-            for (int j = 0; j < 4; j++) {
-                const float p = x[c + 4 * v + j] * x[c + 4 * v + j];
-                l[j] = p + l[j];
-            }
-    for (; c < d; c += 4)
-        for (int j = 0; j < 4; j++) {
-            const float t = c + j < d ? x[c + j] : 0.0f;
-            const float p = t * t;
-            l[j] = p + l[j];
-        }
-    return 0.0f + ((l[0] + l[1]) + (l[2] + l[3]));
-}
-
 /* float32 rows, the way scikit-learn 1.2 transforms a float32 array: every
    in-place operation on X's float32 copy is one NumPy ufunc call (computed in
    float64 when the fitted array is float64, then rounded to float32; for a
@@ -202,7 +179,7 @@ static ckpt_status pp_run_f32(const ckpt_est *e, const ckpt_input *in, const ckp
                zeros -> 1; X /= norms */
             float s = 0.0f;
             if (m->norm == 2) {
-                s = sqrtf(einsum_sq_f32(x, d));
+                s = sqrtf(ckpt_k_einsum_sqf(x, d));
             } else if (m->norm == 1) {
                 float tmp[64];
                 float acc = 0.0f;
