@@ -373,6 +373,27 @@ def define_f32():
         ("p", "passthrough", [4, 5])]), neural_network.MLPClassifier(
             hidden_layer_sizes=(6,), max_iter=300, random_state=0)),
         Xc.astype(f4), y3, Tc, dtype=f4)
+    # KMeans near-ties: rows close to the midpoint of two centers where the
+    # float64 distances pick another cluster than scikit-learn's float32
+    # -2 x.c + |c|^2 (sgemm) does; the model is fitted here once to find them
+    # (same seed: fixture() refits it identically)
+    km = cluster.KMeans(n_clusters=4, n_init=3, random_state=0).fit(X3.astype(f4))
+    C = km.cluster_centers_
+    rngk = np.random.RandomState(33)
+    ties = []
+    for a in range(4):
+        for b in range(a + 1, 4):
+            mid = (C[a].astype(np.float64) + C[b]) / 2
+            for _ in range(4000):
+                x = (mid + rngk.normal(scale=1e-6, size=mid.shape)).astype(f4)
+                d64 = ((x.astype(np.float64)[None, :] - C.astype(np.float64)) ** 2).sum(1)
+                if int(np.argmin(d64)) != int(km.predict(x[None, :])[0]):
+                    ties.append(x)
+                    if len(ties) % 3 == 0:
+                        break
+    Tk = np.vstack([T3.astype(f4)] + ties[:12]) if ties else T3
+    fixture("kmeans_ties_f32", cluster.KMeans(n_clusters=4, n_init=3, random_state=0),
+            X3.astype(f4), None, Tk, dtype=f4, methods=("predict",))
 
 
 def main():
