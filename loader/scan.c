@@ -478,6 +478,7 @@ static ckpt_status run(const uint8_t *buf, size_t len, const ckpt_scan_opts *opt
     s.limits = o.limits;
     s.r = r;
     ckpt__scan_blob(&s, buf, len, "");
+    ckpt_graph_free(s.names);
     if (s.nomem || wa.failed) {
         ckpt_scan_free(r);
         return ckpt_error_set(err, CKPT_E_NOMEM, -1, "scan: out of memory");

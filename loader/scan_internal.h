@@ -25,6 +25,7 @@
                                               one pickle (64 B each); past it nothing is
                                               recognised (the globals stay dangerous) */
 #define CKPT__SCAN_MAX_PENDING 4096        /* held-back partial/getattr findings per pickle */
+#define CKPT__SCAN_MEMO_MIN (1u << 16)     /* machine passes: memo keys allowed below max(this, bytes left) */
 
 /* scan_stream flags */
 #define CKPT__SF_JOBLIB 1u  /* recognise joblib NumpyArrayWrapper inline data */
@@ -34,6 +35,18 @@ typedef struct ckpt__scan_str {
     size_t size;
 } ckpt__scan_str;
 
+/* judge cache: one entry per distinct plain (module, name) of a scan */
+#define CKPT__SCAN_JC_SLOTS 64
+#define CKPT__SCAN_JC_KEY 96     /* "module\0name" bytes kept */
+#define CKPT__SCAN_JC_CANON 128  /* canonical "module.name" bytes kept */
+typedef struct ckpt__scan_jc {
+    uint32_t hash;
+    uint8_t used, verdict;
+    const char *reason;  /* static */
+    char key[CKPT__SCAN_JC_KEY];
+    char canon[CKPT__SCAN_JC_CANON];
+} ckpt__scan_jc;
+
 typedef struct ckpt__scan {
     ckpt_allocator alloc;
     ckpt_limits limits;
@@ -41,6 +54,8 @@ typedef struct ckpt__scan {
     int nomem;                 /* an allocation failed: the scan returns CKPT_E_NOMEM */
     uint64_t decompressed;     /* bytes decompressed so far (budget: max_decompressed) */
     int depth;                 /* container nesting */
+    ckpt_graph *names;         /* canonical names (scan_pickle.c); freed by the scan */
+    ckpt__scan_jc jc[CKPT__SCAN_JC_SLOTS];
 } ckpt__scan;
 
 struct ckpt_scan_report {

@@ -95,7 +95,6 @@ typedef struct pk {
     const char *member;
     int danger_only; /* emit DANGEROUS findings only (bytes that may be data) */
     int nomem;
-    ckpt_graph *names; /* for canonical names; recreated when it grows */
     /* machine: offsets of STACK_GLOBALs it saw (ascending) */
     uint64_t *msg;
     size_t nmsg, capmsg;
@@ -170,15 +169,16 @@ static uint8_t *dalloc(pk *p, size_t n) {
 }
 
 static const char *canonical(pk *p, const char *m, const char *n) {
-    if (p->names && ckpt_graph_memory(p->names) > ((uint64_t)16 << 20)) {
-        ckpt_graph_free(p->names);
-        p->names = NULL;
+    ckpt__scan *s = p->s;
+    if (s->names && ckpt_graph_memory(s->names) > ((uint64_t)16 << 20)) {
+        ckpt_graph_free(s->names);
+        s->names = NULL;
     }
-    if (!p->names && ckpt_graph_new(NULL, &p->s->alloc, 0, &p->names) != CKPT_OK) {
+    if (!s->names && ckpt_graph_new(NULL, &s->alloc, 0, &s->names) != CKPT_OK) {
         p->nomem = 1;
         return NULL;
     }
-    const char *c = ckpt__canonical(p->names, m, n);
+    const char *c = ckpt__canonical(s->names, m, n);
     if (!c) p->nomem = 1;
     return c;
 }
@@ -224,14 +224,43 @@ static int emit_global(pk *p, uint8_t op, uint64_t off, const uint8_t *m, size_t
     const char *canon = NULL;
     char joined[sizeof em + sizeof en + 1];
     int plain = strlen(em) == ml && strlen(en) == nl; /* nothing escaped or truncated */
-    if (plain) canon = canonical(p, em, en);
-    if (p->nomem) return GC_OTHER;
-    if (!canon) {
-        snprintf(joined, sizeof joined, "%s.%s", em, en);
-        canon = joined;
-    }
     const char *reason = "";
-    ckpt_verdict v = ckpt__scan_judge(em, en, canon, &reason);
+    ckpt_verdict v;
+    /* judge cache: both walks (and every pickle of the scan) meet the same globals */
+    ckpt__scan_jc *jc = NULL;
+    uint32_t h = 2166136261u;
+    if (plain && ml + nl + 2 <= CKPT__SCAN_JC_KEY) {
+        for (size_t i = 0; i < ml; i++) h = (h ^ (uint8_t)em[i]) * 16777619u;
+        h = (h ^ 0xffu) * 16777619u;
+        for (size_t i = 0; i < nl; i++) h = (h ^ (uint8_t)en[i]) * 16777619u;
+        jc = &p->s->jc[h % CKPT__SCAN_JC_SLOTS];
+        if (!(jc->used && jc->hash == h && strcmp(jc->key, em) == 0 &&
+              strcmp(jc->key + ml + 1, en) == 0))
+            jc = NULL;
+    }
+    if (jc) {
+        canon = jc->canon;
+        v = (ckpt_verdict)jc->verdict;
+        reason = jc->reason;
+    } else {
+        if (plain) canon = canonical(p, em, en);
+        if (p->nomem) return GC_OTHER;
+        if (!canon) {
+            snprintf(joined, sizeof joined, "%s.%s", em, en);
+            canon = joined;
+        }
+        v = ckpt__scan_judge(em, en, canon, &reason);
+        if (plain && ml + nl + 2 <= CKPT__SCAN_JC_KEY && strlen(canon) < CKPT__SCAN_JC_CANON) {
+            ckpt__scan_jc *e = &p->s->jc[h % CKPT__SCAN_JC_SLOTS];
+            e->used = 1;
+            e->hash = h;
+            e->verdict = (uint8_t)v;
+            e->reason = reason;
+            memcpy(e->key, em, ml + 1);
+            memcpy(e->key + ml + 1, en, nl + 1);
+            memcpy(e->canon, canon, strlen(canon) + 1);
+        }
+    }
     if (!plain && v == CKPT_VERDICT_SAFE) {
         v = CKPT_VERDICT_UNKNOWN;
         reason = "name with non-printable or non-ASCII bytes";
@@ -977,7 +1006,6 @@ static void pk_free(pk *p) {
         ckpt__free(a, p->blocks, p->blocks->size);
         p->blocks = n;
     }
-    ckpt_graph_free(p->names);
 }
 
 /* disassemble [start, len) skipping the joblib regions; CKPT_OK at STOP */
@@ -1019,6 +1047,16 @@ ckpt_status ckpt__scan_pickle(ckpt__scan *s, const uint8_t *buf, size_t len, siz
     ckpt_error me, de;
     ckpt_error_clear(&me);
     ckpt_error_clear(&de);
+    /* The machine passes refuse memo keys past the bytes left (at least
+       CKPT__SCAN_MEMO_MIN): picklers number memo entries 0, 1, 2 ... one per
+       PUT, so a larger key only comes from a hand-made stream, and the
+       machine's dense memo would zero 8 bytes per key below it (a 5-byte
+       LONG_BINPUT could cost 128 MB).  Such a stream is then walked by the
+       disassembler alone (hash memo, every global reported) and is
+       unverifiable, never safe. */
+    ckpt_limits ml = s->limits;
+    uint64_t memo_cap = len - start > CKPT__SCAN_MEMO_MIN ? len - start : CKPT__SCAN_MEMO_MIN;
+    if (ml.max_memo > memo_cap) ml.max_memo = memo_cap;
     if (!primary) {
         /* bytes that may be data: a full scan only if they are a complete pickle */
         ckpt_pickle_info pre;
@@ -1027,7 +1065,7 @@ ckpt_status ckpt__scan_pickle(ckpt__scan *s, const uint8_t *buf, size_t len, siz
             /* the opcodes may line up by chance (float data of a torch storage
                record); a complete pickle must also run on the machine */
             ckpt_graph *pg = NULL;
-            ckpt_status pst = ckpt_graph_new(&s->limits, &s->alloc, CKPT_GRAPH_BORROW_INPUT, &pg);
+            ckpt_status pst = ckpt_graph_new(&ml, &s->alloc, CKPT_GRAPH_BORROW_INPUT, &pg);
             if (pst == CKPT_OK) {
                 ckpt_value *proot = NULL;
                 pst = ckpt_pickle_load(pg, buf, len, start, NULL, &proot, &pre, NULL);
@@ -1044,7 +1082,7 @@ ckpt_status ckpt__scan_pickle(ckpt__scan *s, const uint8_t *buf, size_t len, siz
 
     /* 1. the machine */
     ckpt_graph *g = NULL;
-    ckpt_status mst = ckpt_graph_new(&s->limits, &s->alloc, CKPT_GRAPH_BORROW_INPUT, &g);
+    ckpt_status mst = ckpt_graph_new(&ml, &s->alloc, CKPT_GRAPH_BORROW_INPUT, &g);
     size_t mend = start;
     if (mst == CKPT_OK) {
         ckpt_pickle_hooks hooks;

@@ -251,6 +251,13 @@ def main():
               STACK_GLOBAL + sbu("id") + TUPLE1 + REDUCE + STOP)
     add("p4_memo_huge_keys.pkl", bigkey, "dangerous", "names under LONG_BINPUT keys near 2**32",
         "os.system")
+    # a memo key past the stream's length (no pickler writes one): the scanner's
+    # machine pass refuses it (never safe), the disassembler still reports globals
+    key1m = b"r" + struct.pack("<I", 1 << 20)
+    add("p2_memo_key_past_end.pkl", proto(2) + glob("collections", "OrderedDict") + key1m +
+        EMPTY_TUPLE + REDUCE + STOP, "unverifiable", "benign pickle with LONG_BINPUT key 2**20")
+    add("p2_memo_key_past_end_evil.pkl", proto(2) + glob("posix", "system") + key1m + bu("id") +
+        TUPLE1 + REDUCE + STOP, "dangerous", "LONG_BINPUT key 2**20 and posix.system", "posix.system")
     # a module name duplicated with DUP, the decoy popped with POP_MARK
     dup = (proto(4) + sbu("builtins") + MARK + sbu("os") + sbu("decoy") + POP_MARK + sbu("exec") +
            STACK_GLOBAL + sbu("print(1)") + TUPLE1 + REDUCE + STOP)
