@@ -65,6 +65,10 @@
 #define ZIP_MAX_META ((uint64_t)1 << 31)
 /* Read chunk when inflating through libzip. */
 #define ZIP_READ_CHUNK ((uint64_t)1 << 24)
+/* Deflate (method 8) makes at most 1032 bytes per input byte (zlib's figure); a larger declared
+   size is a lie, refused before its buffer is allocated.  Slack for tiny streams. */
+#define ZIP_DEFLATE_MAX_RATIO 1032u
+#define ZIP_DEFLATE_SLACK 64u
 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t rd32(const uint8_t *p) {
@@ -288,6 +292,7 @@ typedef struct zmember {
     uint64_t data_off;    /* first byte of the (possibly compressed) data in f->map */
     uint64_t size, comp_size;
     int stored;
+    uint16_t method;
 } zmember;
 
 /* Member `i`: sizes and method from the directory, data start from the
@@ -300,6 +305,7 @@ static ckpt_status member_at(ckpt_file *f, lh_reader *r, uint64_t i, zmember *mb
     mb->size = c->size;
     mb->comp_size = c->comp_size;
     mb->stored = c->method == 0;
+    mb->method = c->method;
     if ((c->flags & 1u) || c->method == ZIP_METHOD_AES) {
         ckpt_error_member(err, name);
         return ckpt_error_set(err, CKPT_E_UNSUPPORTED, -1, "zip: member '%s' is encrypted", name);
@@ -437,6 +443,19 @@ static ckpt_status read_through(ckpt_file *f, ckpt__torch *t, uint64_t index, co
     return st;
 }
 
+/* A declared uncompressed size the method could make of comp bytes?
+   (Checked for deflate only: other codecs' bounds are far larger.) */
+static ckpt_status size_plausible(uint64_t method, uint64_t size, uint64_t comp, const char *rel, uint64_t data_off,
+                                  ckpt_error *err) {
+    if (method != 8 || comp >= (UINT64_MAX - ZIP_DEFLATE_SLACK) / ZIP_DEFLATE_MAX_RATIO ||
+        size <= comp * ZIP_DEFLATE_MAX_RATIO + ZIP_DEFLATE_SLACK)
+        return CKPT_OK;
+    ckpt_error_member(err, rel);
+    return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)data_off,
+                          "zip: member '%s' declares %llu bytes, more than deflate can make of its %llu", rel,
+                          (unsigned long long)size, (unsigned long long)comp);
+}
+
 /* Whole member bytes for metadata (pickles, model.json, small records):
    stored members point into the mapping, others are inflated into the graph
    arena (lives until close; the graph borrows from it). */
@@ -452,9 +471,11 @@ static ckpt_status member_bytes(ckpt_file *f, ckpt__torch *t, const zmember *mb,
         *out_len = (size_t)mb->size;
         return CKPT_OK;
     }
+    ckpt_status st = size_plausible(mb->method, mb->size, mb->comp_size, mb->name, mb->data_off, err);
+    if (st != CKPT_OK) return st;
     uint8_t *buf = ckpt__g_alloc(f->graph, (size_t)mb->size + 1);
     if (!buf) return nomem(err);
-    ckpt_status st = read_through(f, t, mb->index, "", mb->name, mb->data_off, buf, mb->size, err);
+    st = read_through(f, t, mb->index, "", mb->name, mb->data_off, buf, mb->size, err);
     if (st != CKPT_OK) return st;
     buf[mb->size] = 0;
     *out = buf;
@@ -470,12 +491,21 @@ static ckpt_status zip_inflate(ckpt_file *f, ckpt__tstorage *s, ckpt_error *err)
         return ckpt_error_set(err, CKPT_E_LIMIT, (int64_t)s->file_offset,
                               "zip: storage '%s' of %llu bytes exceeds max_decompressed", s->member,
                               (unsigned long long)s->nbytes);
+    ckpt_status st = lazy_za(f, t, err);
+    if (st != CKPT_OK) return st;
+    zip_stat_t sb;
+    zip_stat_init(&sb);
+    if (zip_stat_index(t->za, s->zip_index, ZIP_FL_ENC_RAW, &sb) != 0 || !(sb.valid & ZIP_STAT_COMP_SIZE) ||
+        !(sb.valid & ZIP_STAT_COMP_METHOD))
+        return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)s->file_offset, "zip: cannot stat member '%s'", s->member);
+    st = size_plausible((uint64_t)sb.comp_method, s->nbytes, sb.comp_size, s->member, s->file_offset, err);
+    if (st != CKPT_OK) return st;
     size_t al = f->min_align > 64 ? f->min_align : 64;
     uint8_t *buf = ckpt__aligned_alloc(&f->alloc, s->nbytes ? (size_t)s->nbytes : 1, al);
     if (!buf)
         return ckpt_error_set(err, CKPT_E_NOMEM, -1, "zip: cannot allocate %llu bytes for '%s'",
                               (unsigned long long)s->nbytes, s->member);
-    ckpt_status st = read_through(f, t, s->zip_index, t->zip_top, s->member, s->file_offset, buf, s->nbytes, err);
+    st = read_through(f, t, s->zip_index, t->zip_top, s->member, s->file_offset, buf, s->nbytes, err);
     if (st != CKPT_OK) {
         ckpt__aligned_free(&f->alloc, buf);
         return st;
