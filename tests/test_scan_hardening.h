@@ -331,6 +331,7 @@ static void allocfail_one(const char *rel, int scan) {
 static inline void test_allocfail(void) {
     static const char *const files[] = {
         "pickles/p2_containers.pkl",      /* pickle */
+        "pickles/p2_newobj_ex.pkl",       /* pickle: the scanner's NEWOBJ_EX pattern walk */
         "numpy/jl_plain.joblib",          /* joblib plain */
         "numpy/jl_zlib.joblib",           /* joblib compressed */
         "numpy/jl_lz4.joblib",
