@@ -467,6 +467,12 @@ def main():
         "control: protocol-3 NEWOBJ_EX pattern with kwargs", "builtins.getattr")
     add("nx_ctl_main_class.pkl", nx(C=("__main__", "Model")), "unknown",
         "control: NEWOBJ_EX pattern of a user class is what NEWOBJ of it is", "__main__.Model")
+    # a class without its own __new__: cls.__new__ is object.__new__, which pickles as
+    # getattr(object, '__new__'); args[0] is the class itself
+    add("nx_ctl_object_new.pkl", nx(C=("builtins", "object"),
+                                    args=glob("collections", "OrderedDict") + TUPLE1), "safe",
+        "control: NEWOBJ_EX pattern through object.__new__ of an allowlisted class",
+        "functools.partial")
     # two objects of one class, as pickle writes them: partial, getattr and F from the memo
     second = (binget(1) + binget(6) + TUPLE1 + REDUCE + MARK + binget(6) + binget(3) + TUPLE1 +
               EMPTY_DICT + NONE + TUPLE + BUILD + EMPTY_TUPLE + REDUCE)
