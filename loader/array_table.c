@@ -5,8 +5,8 @@
  * native byte order, otherwise an aligned native-order copy), and element
  * access as double / int64, also of one field of a structured element.
  *
- * Lookup tables (open addressing, linear probing, load factor <= 1/2):
- *   f->by_value: pairs {ckpt_value_id + 1, array index}; 0 marks an empty slot.
+ * Lookup tables (open addressing, linear probing, load factor <= 3/4):
+ *   f->by_value: (ckpt_value_id + 1) << 32 | array index; 0 marks an empty slot.
  *   f->by_path:  array index + 1 keyed by a hash of the path; 0 = empty.
  * Both are maintained by ckpt__file_add_array, so the const accessors never
  * mutate the handle (safe to share after ckpt_file_load_all).
@@ -40,46 +40,47 @@ static uint64_t str_hash(const char *s) {
     return mix64(h);
 }
 
-/* Rebuild both hash tables with `cap` slots (a power of two). */
+/* by_path slot: the high 32 bits of the path's hash, then index + 1 in the
+   low 32 bits (0 = empty); the stored hash places the slot and skips the
+   string comparison of a colliding path, so growing needs no string at all.
+   Indices stay below UINT32_MAX (checked when a record is added). */
+#define PSLOT(h32, i) (((uint64_t)(h32) << 32) | ((uint64_t)(i) + 1))
+#define PSLOT_HASH(s) ((uint32_t)((s) >> 32))
+#define PSLOT_INDEX(s) ((size_t)(uint32_t)(s) - 1)
+#define CKPT__MAX_RECORDS ((uint64_t)UINT32_MAX - 1)
+/* by_value slot: node id + 1 (< 2^32: ids are 32-bit) in the high bits, index in the low */
+#define VSLOT(key, i) (((uint64_t)(key) << 32) | (uint64_t)(i))
+#define VSLOT_KEY(s) ((s) >> 32)
+#define VSLOT_INDEX(s) ((size_t)(uint32_t)(s))
+
+static uint32_t path_hash32(const char *s) { return (uint32_t)(str_hash(s) >> 32); }
+
+/* Both tables with `cap` slots (a power of two), moving the old entries
+   (unique already: no comparisons). */
 static ckpt_status rehash(ckpt_file *f, size_t cap) {
-    uint64_t *bv = ckpt__calloc(&f->alloc, cap, 2 * sizeof(uint64_t));
+    uint64_t *bv = ckpt__calloc(&f->alloc, cap, sizeof(uint64_t));
     uint64_t *bp = ckpt__calloc(&f->alloc, cap, sizeof(uint64_t));
     if (!bv || !bp) {
-        ckpt__free(&f->alloc, bv, cap * 2 * sizeof(uint64_t));
+        ckpt__free(&f->alloc, bv, cap * sizeof(uint64_t));
         ckpt__free(&f->alloc, bp, cap * sizeof(uint64_t));
         return CKPT_E_NOMEM;
     }
     size_t mask = cap - 1;
-    for (size_t i = 0; i < f->n_arrays; i++) {
-        const ckpt__array *a = &f->arrays[i];
-        if (a->info.value) {
-            uint64_t key = ckpt_value_id(a->info.value) + 1;
-            size_t s = (size_t)mix64(key) & mask;
-            int dup = 0;
-            while (bv[2 * s]) {
-                if (bv[2 * s] == key) {
-                    dup = 1; /* first record of a node wins */
-                    break;
-                }
-                s = (s + 1) & mask;
-            }
-            if (!dup) {
-                bv[2 * s] = key;
-                bv[2 * s + 1] = i;
-            }
-        }
-        size_t s = (size_t)str_hash(a->path) & mask;
-        int dup = 0;
-        while (bp[s]) {
-            if (strcmp(f->arrays[bp[s] - 1].path, a->path) == 0) {
-                dup = 1; /* first path wins */
-                break;
-            }
-            s = (s + 1) & mask;
-        }
-        if (!dup) bp[s] = (uint64_t)i + 1;
+    for (size_t k = 0; k < f->by_value_cap; k++) {
+        uint64_t e = f->by_value[k];
+        if (!e) continue;
+        size_t s = (size_t)mix64(VSLOT_KEY(e)) & mask;
+        while (bv[s]) s = (s + 1) & mask;
+        bv[s] = e;
     }
-    ckpt__free(&f->alloc, f->by_value, f->by_value_cap * 2 * sizeof(uint64_t));
+    for (size_t k = 0; k < f->by_path_cap; k++) {
+        uint64_t e = f->by_path[k];
+        if (!e) continue;
+        size_t s = (size_t)PSLOT_HASH(e) & mask;
+        while (bp[s]) s = (s + 1) & mask;
+        bp[s] = e;
+    }
+    ckpt__free(&f->alloc, f->by_value, f->by_value_cap * sizeof(uint64_t));
     ckpt__free(&f->alloc, f->by_path, f->by_path_cap * sizeof(uint64_t));
     f->by_value = bv;
     f->by_path = bp;
@@ -88,50 +89,87 @@ static ckpt_status rehash(ckpt_file *f, size_t cap) {
     return CKPT_OK;
 }
 
-/* Insert record `i` (already in f->arrays) into both tables. */
-static ckpt_status index_insert(ckpt_file *f, size_t i) {
-    if ((uint64_t)(f->n_arrays) * 2 > f->by_path_cap) {
-        size_t cap = f->by_path_cap ? f->by_path_cap : CKPT__HASH_INITIAL;
-        while ((uint64_t)f->n_arrays * 2 > cap) {
-            if (cap > SIZE_MAX / 4 / sizeof(uint64_t)) return CKPT_E_NOMEM;
-            cap *= 2;
-        }
-        return rehash(f, cap); /* rebuild includes record i */
+/* Tables big enough for `n` records at a load factor <= 3/4 (the slots
+   carry hash bits or the whole key: a probe rarely leaves the slot array). */
+static ckpt_status index_room(ckpt_file *f, uint64_t n) {
+    if (n * 4 <= (uint64_t)f->by_path_cap * 3) return CKPT_OK;
+    size_t cap = f->by_path_cap ? f->by_path_cap : CKPT__HASH_INITIAL;
+    while (n * 4 > (uint64_t)cap * 3) {
+        if (cap > SIZE_MAX / 4 / sizeof(uint64_t)) return CKPT_E_NOMEM;
+        cap *= 2;
     }
+    return rehash(f, cap);
+}
+
+/* Insert record `i` (already in f->arrays) into both tables: the first
+   record of a node and the first record of a path win. */
+static ckpt_status index_insert(ckpt_file *f, size_t i) {
+    ckpt_status st = index_room(f, (uint64_t)f->n_arrays);
+    if (st != CKPT_OK) return st;
     size_t mask = f->by_path_cap - 1;
     const ckpt__array *a = &f->arrays[i];
     if (a->info.value) {
         uint64_t key = ckpt_value_id(a->info.value) + 1;
         size_t s = (size_t)mix64(key) & mask;
         int dup = 0;
-        while (f->by_value[2 * s]) {
-            if (f->by_value[2 * s] == key) {
+        while (f->by_value[s]) {
+            if (VSLOT_KEY(f->by_value[s]) == key) {
                 dup = 1;
                 break;
             }
             s = (s + 1) & mask;
         }
-        if (!dup) {
-            f->by_value[2 * s] = key;
-            f->by_value[2 * s + 1] = i;
-        }
+        if (!dup) f->by_value[s] = VSLOT(key, i);
     }
-    size_t s = (size_t)str_hash(a->path) & mask;
+    uint32_t h = path_hash32(a->path);
+    size_t s = (size_t)h & mask;
     while (f->by_path[s]) {
-        if (strcmp(f->arrays[f->by_path[s] - 1].path, a->path) == 0) return CKPT_OK;
+        uint64_t e = f->by_path[s];
+        if (PSLOT_HASH(e) == h && strcmp(f->arrays[PSLOT_INDEX(e)].path, a->path) == 0) return CKPT_OK;
         s = (s + 1) & mask;
     }
-    f->by_path[s] = (uint64_t)i + 1;
+    f->by_path[s] = PSLOT(h, i);
     return CKPT_OK;
 }
 
 /* ---------------------------------------------------------------- adding */
 
+/* Shape, strides and path of every record live in bump blocks owned by the
+   file (one allocator call per block instead of three per record; released
+   together at close).  Block: this header, then the bytes. */
+typedef struct meta_block {
+    struct meta_block *next;
+    size_t size; /* bytes of the whole block */
+} meta_block;
+#define CKPT__META_MIN ((size_t)16 << 10)
+#define CKPT__META_MAX ((size_t)1 << 20)
+
+/* n bytes, 8-aligned; NULL when out of memory. */
+static void *meta_alloc(ckpt_file *f, size_t n) {
+    if (n > SIZE_MAX - 7 - sizeof(meta_block)) return NULL;
+    n = (n + 7) & ~(size_t)7;
+    if (f->meta_left < n) {
+        /* blocks grow with the table: few allocations for big files */
+        size_t want = CKPT__META_MIN;
+        if (f->n_arrays <= CKPT__META_MAX / 64 && f->n_arrays * 64 > want) want = f->n_arrays * 64;
+        else if (f->n_arrays > CKPT__META_MAX / 64) want = CKPT__META_MAX;
+        if (want < n + sizeof(meta_block)) want = n + sizeof(meta_block);
+        meta_block *b = ckpt__malloc(&f->alloc, want);
+        if (!b) return NULL;
+        b->next = f->meta_blocks;
+        b->size = want;
+        f->meta_blocks = b;
+        f->meta_p = (uint8_t *)(b + 1);
+        f->meta_left = want - sizeof(meta_block);
+    }
+    void *p = f->meta_p;
+    f->meta_p += n;
+    f->meta_left -= n;
+    return p;
+}
+
 static void array_release(ckpt_file *f, ckpt__array *a) {
-    uint32_t nd = a->info.ndim ? a->info.ndim : 1;
-    ckpt__free(&f->alloc, a->shape, nd * sizeof(int64_t));
-    ckpt__free(&f->alloc, a->strides, nd * sizeof(int64_t));
-    if (a->path) ckpt__free(&f->alloc, a->path, strlen(a->path) + 1);
+    /* shape, strides and path stay in the meta blocks until close */
     ckpt__aligned_free(&f->alloc, a->copy);
     memset(a, 0, sizeof *a);
 }
@@ -139,11 +177,42 @@ static void array_release(ckpt_file *f, ckpt__array *a) {
 void ckpt__file_free_arrays(ckpt_file *f) {
     for (size_t i = 0; i < f->n_arrays; i++) array_release(f, &f->arrays[i]);
     ckpt__free(&f->alloc, f->arrays, f->cap_arrays * sizeof(ckpt__array));
-    ckpt__free(&f->alloc, f->by_value, f->by_value_cap * 2 * sizeof(uint64_t));
+    ckpt__free(&f->alloc, f->by_value, f->by_value_cap * sizeof(uint64_t));
     ckpt__free(&f->alloc, f->by_path, f->by_path_cap * sizeof(uint64_t));
+    for (meta_block *b = f->meta_blocks; b;) {
+        meta_block *next = b->next;
+        ckpt__free(&f->alloc, b, b->size);
+        b = next;
+    }
+    f->meta_blocks = NULL;
+    f->meta_p = NULL;
+    f->meta_left = 0;
     f->arrays = NULL;
     f->by_value = f->by_path = NULL;
     f->n_arrays = f->cap_arrays = f->by_value_cap = f->by_path_cap = 0;
+}
+
+/* Records for at least `want` in all (realloc of the table). */
+static ckpt_status table_room(ckpt_file *f, size_t want) {
+    if (want <= f->cap_arrays) return CKPT_OK;
+    if (want > SIZE_MAX / sizeof(ckpt__array)) return CKPT_E_NOMEM;
+    ckpt__array *na = ckpt__realloc(&f->alloc, f->arrays, f->cap_arrays * sizeof(ckpt__array),
+                                    want * sizeof(ckpt__array));
+    if (!na) return CKPT_E_NOMEM;
+    f->arrays = na;
+    f->cap_arrays = want;
+    return CKPT_OK;
+}
+
+ckpt_status ckpt__file_reserve_arrays(ckpt_file *f, size_t n) {
+    if (!f) return CKPT_E_ARG;
+    uint64_t room = f->limits.max_arrays > f->n_arrays ? f->limits.max_arrays - f->n_arrays : 0;
+    if (room > CKPT__MAX_RECORDS - f->n_arrays) room = CKPT__MAX_RECORDS - f->n_arrays;
+    if ((uint64_t)n > room) n = (size_t)room;
+    if (n == 0) return CKPT_OK;
+    ckpt_status st = table_room(f, f->n_arrays + n);
+    if (st == CKPT_OK) st = index_room(f, (uint64_t)f->n_arrays + n);
+    return st;
 }
 
 static int strides_c_contig(uint32_t ndim, const int64_t *shape, const int64_t *strides,
@@ -210,27 +279,30 @@ ckpt_status ckpt__file_add_array(ckpt_file *f, const char *path, const ckpt_valu
     if (zero) nelems = 0;
     uint64_t nbytes = nelems * dtype->itemsize; /* <= span, cannot overflow */
 
+    if ((uint64_t)f->n_arrays >= CKPT__MAX_RECORDS) {
+        ckpt_error_member(err, path);
+        return ckpt_error_set(err, CKPT_E_LIMIT, -1, "more than %llu arrays in one file",
+                              (unsigned long long)CKPT__MAX_RECORDS);
+    }
     if (f->n_arrays == f->cap_arrays) {
         size_t ncap = f->cap_arrays ? f->cap_arrays * 2 : CKPT__ARRAYS_INITIAL;
-        if (ncap > SIZE_MAX / sizeof(ckpt__array))
-            return ckpt_error_set(err, CKPT_E_NOMEM, -1, "array table too large");
-        ckpt__array *na = ckpt__realloc(&f->alloc, f->arrays, f->cap_arrays * sizeof(ckpt__array),
-                                        ncap * sizeof(ckpt__array));
-        if (!na) return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory adding array '%s'", path);
-        f->arrays = na;
-        f->cap_arrays = ncap;
+        if (ncap < f->cap_arrays || table_room(f, ncap) != CKPT_OK)
+            return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory adding array '%s'", path);
     }
     ckpt__array *a = &f->arrays[f->n_arrays];
     memset(a, 0, sizeof *a);
     uint32_t nd = ndim ? ndim : 1;
-    a->shape = ckpt__calloc(&f->alloc, nd, sizeof(int64_t));
-    a->strides = ckpt__calloc(&f->alloc, nd, sizeof(int64_t));
-    a->path = ckpt__strdup(&f->alloc, path);
-    a->info.ndim = ndim; /* array_release needs it */
-    if (!a->shape || !a->strides || !a->path) {
-        array_release(f, a);
-        return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory adding array '%s'", path);
-    }
+    size_t plen = strlen(path);
+    /* nd <= max_ndim (a uint32): 16 * nd cannot overflow next to a path that is in memory */
+    size_t dims_bytes = (size_t)nd * 2 * sizeof(int64_t);
+    uint8_t *meta = plen < SIZE_MAX - dims_bytes ? meta_alloc(f, dims_bytes + plen + 1) : NULL;
+    if (!meta) return ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory adding array '%s'", path);
+    a->shape = (int64_t *)meta;
+    a->strides = a->shape + nd;
+    a->path = (char *)(meta + dims_bytes);
+    memcpy(a->path, path, plen + 1);
+    a->shape[0] = a->strides[0] = 0;
+    a->info.ndim = ndim;
     if (ndim) memcpy(a->shape, shape, ndim * sizeof(int64_t));
     if (strides) {
         memcpy(a->strides, strides, ndim * sizeof(int64_t));
@@ -425,10 +497,12 @@ ckpt_status ckpt_file_find_array(const ckpt_file *f, const char *path, size_t *i
     if (!f || !path) return CKPT_E_ARG;
     if (!f->by_path_cap) return CKPT_E_NOTFOUND;
     size_t mask = f->by_path_cap - 1;
-    size_t s = (size_t)str_hash(path) & mask;
+    uint32_t h = path_hash32(path);
+    size_t s = (size_t)h & mask;
     while (f->by_path[s]) {
-        size_t i = (size_t)(f->by_path[s] - 1);
-        if (strcmp(f->arrays[i].path, path) == 0) {
+        uint64_t e = f->by_path[s];
+        size_t i = PSLOT_INDEX(e);
+        if (PSLOT_HASH(e) == h && strcmp(f->arrays[i].path, path) == 0) {
             if (index) *index = i;
             return CKPT_OK;
         }
@@ -443,9 +517,9 @@ ckpt_status ckpt_file_array_of(const ckpt_file *f, const ckpt_value *v, size_t *
     uint64_t key = ckpt_value_id(v) + 1;
     size_t mask = f->by_value_cap - 1;
     size_t s = (size_t)mix64(key) & mask;
-    while (f->by_value[2 * s]) {
-        if (f->by_value[2 * s] == key) {
-            size_t i = (size_t)f->by_value[2 * s + 1];
+    while (f->by_value[s]) {
+        if (VSLOT_KEY(f->by_value[s]) == key) {
+            size_t i = VSLOT_INDEX(f->by_value[s]);
             if (f->arrays[i].info.value != v) return CKPT_E_NOTFOUND; /* id of another graph */
             if (index) *index = i;
             return CKPT_OK;

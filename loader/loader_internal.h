@@ -111,6 +111,11 @@ struct ckpt_file {
     /* path -> array index (open addressing on a string hash): index+1, 0 = empty */
     uint64_t *by_path;
     size_t by_path_cap;
+    /* bump blocks holding every record's shape, strides and path (array_table.c;
+       released by ckpt__file_free_arrays) */
+    void *meta_blocks;
+    uint8_t *meta_p;
+    size_t meta_left;
     uint64_t file_size;         /* bytes of the file as opened (before any decompression) */
     uint64_t copied_bytes;      /* aligned array copies made so far (bounded by limits.max_memory) */
 
@@ -130,6 +135,9 @@ struct ckpt_file {
 ckpt_status ckpt__file_add_array(ckpt_file *f, const char *path, const ckpt_value *value,
                                  const ckpt_dtype_info *dtype, uint32_t ndim, const int64_t *shape,
                                  const int64_t *strides, ckpt__array **out, ckpt_error *err);
+/* Make room for `n` more array records (a capacity hint from the format
+   reader; capped at limits.max_arrays; growth stays automatic). */
+ckpt_status ckpt__file_reserve_arrays(ckpt_file *f, size_t n);
 /* Record a displayable fact (copied). */
 ckpt_status ckpt__file_add_fact(ckpt_file *f, const char *key, const char *value);
 /* Remember another pickle root. */

@@ -550,7 +550,9 @@ static ckpt_status read_global_text(machine *m, ckpt_value **out) {
 
 static ckpt__objx *new_objx(machine *m, ckpt_value **node, ckpt_call_kind call) {
     ckpt_value *v = ckpt__g_node(m->g, CKPT_K_OBJECT);
-    ckpt__objx *o = v ? ckpt__g_alloc(m->g, sizeof *o) : NULL;
+    /* bump memory next to the nodes (never freed or grown on its own): no
+       block header and no allocator call per object */
+    ckpt__objx *o = v ? ckpt__g_arena(m->g, sizeof *o) : NULL;
     if (!o) return NULL;
     memset(o, 0, sizeof *o);
     v->u.o = o;

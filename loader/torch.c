@@ -81,14 +81,24 @@ static uint64_t key_hash(const char *s, size_t n) {
     return h;
 }
 
+/* slot: the low 32 bits of the key's hash in the high 32 bits (it places the
+   slot, and a colliding key is skipped without touching its record), then
+   index + 1 (0 = empty).  Indices stay below UINT32_MAX (checked on add). */
+#define TSLOT(h32, i) (((uint64_t)(h32) << 32) | ((uint64_t)(i) + 1))
+#define TSLOT_HASH(v) ((uint32_t)((v) >> 32))
+#define TSLOT_INDEX(v) ((size_t)(uint32_t)(v) - 1)
+#define CKPT__TORCH_MAX_STORAGES ((uint64_t)UINT32_MAX - 1)
+
 ckpt__tstorage *ckpt__torch_find(const ckpt__torch *t, const char *key, size_t key_len) {
     if (!t || !t->nslots) return NULL;
     size_t mask = t->nslots - 1;
-    for (size_t s = (size_t)key_hash(key, key_len) & mask;; s = (s + 1) & mask) {
+    uint32_t h = (uint32_t)key_hash(key, key_len);
+    for (size_t s = (size_t)h & mask;; s = (s + 1) & mask) {
         uint64_t v = t->slots[s];
         if (!v) return NULL;
-        ckpt__tstorage *st = &t->st[v - 1];
-        if (strlen(st->key) == key_len && memcmp(st->key, key, key_len) == 0) return st;
+        if (TSLOT_HASH(v) != h) continue;
+        ckpt__tstorage *st = &t->st[TSLOT_INDEX(v)];
+        if (st->key_len == key_len && memcmp(st->key, key, key_len) == 0) return st;
     }
 }
 
@@ -96,10 +106,12 @@ static ckpt_status rehash(ckpt_file *f, ckpt__torch *t, size_t nslots) {
     uint64_t *ns = ckpt__calloc(&f->alloc, nslots, sizeof *ns);
     if (!ns) return CKPT_E_NOMEM;
     size_t mask = nslots - 1;
-    for (size_t i = 0; i < t->n; i++) {
-        size_t s = (size_t)key_hash(t->st[i].key, strlen(t->st[i].key)) & mask;
+    for (size_t k = 0; k < t->nslots; k++) { /* keys are unique: moved without comparisons */
+        uint64_t v = t->slots[k];
+        if (!v) continue;
+        size_t s = (size_t)TSLOT_HASH(v) & mask;
         while (ns[s]) s = (s + 1) & mask;
-        ns[s] = i + 1;
+        ns[s] = v;
     }
     ckpt__free(&f->alloc, t->slots, t->nslots * sizeof *t->slots);
     t->slots = ns;
@@ -118,16 +130,26 @@ ckpt_status ckpt__torch_storage(ckpt_file *f, ckpt__torch *t, const char *key, s
     if ((uint64_t)t->n >= f->limits.max_arrays)
         return ckpt_error_set(err, CKPT_E_LIMIT, -1, "torch: more than %llu storages",
                               (unsigned long long)f->limits.max_arrays);
+    if ((uint64_t)t->n >= CKPT__TORCH_MAX_STORAGES)
+        return ckpt_error_set(err, CKPT_E_LIMIT, -1, "torch: more than %llu storages",
+                              (unsigned long long)CKPT__TORCH_MAX_STORAGES);
     if (t->n == t->cap) {
         size_t ncap = t->cap ? t->cap * 2 : CKPT__TORCH_INITIAL_STORAGES;
+        /* a zip archive's entry count (its own directory walk, bounded there by
+           max_arrays + 64) sizes the first table: no regrowth for big archives */
+        if (!t->cap && t->zip_entries > ncap && t->zip_entries <= f->limits.max_arrays &&
+            t->zip_entries <= CKPT__TORCH_MAX_STORAGES)
+            ncap = (size_t)t->zip_entries;
         if (ncap > SIZE_MAX / sizeof *t->st) return ckpt_error_set(err, CKPT_E_NOMEM, -1, "torch: out of memory");
         ckpt__tstorage *ns = ckpt__realloc(&f->alloc, t->st, t->cap * sizeof *t->st, ncap * sizeof *ns);
         if (!ns) return ckpt_error_set(err, CKPT_E_NOMEM, -1, "torch: out of memory");
         t->st = ns;
         t->cap = ncap;
     }
-    if ((t->n + 1) * 2 > t->nslots) {
+    if ((uint64_t)(t->n + 1) * 4 > (uint64_t)t->nslots * 3) { /* load factor <= 3/4 */
         size_t nslots = t->nslots ? t->nslots * 2 : 2 * CKPT__TORCH_INITIAL_STORAGES;
+        while ((uint64_t)t->cap * 4 > (uint64_t)nslots * 3 && nslots < SIZE_MAX / 4 / sizeof *t->slots)
+            nslots *= 2; /* room for the whole table */
         if (rehash(f, t, nslots) != CKPT_OK) return ckpt_error_set(err, CKPT_E_NOMEM, -1, "torch: out of memory");
     }
     char *k = (char *)ckpt__g_copy(f->graph, (const uint8_t *)key, key_len);
@@ -135,11 +157,14 @@ ckpt_status ckpt__torch_storage(ckpt_file *f, ckpt__torch *t, const char *key, s
     s = &t->st[t->n];
     memset(s, 0, sizeof *s);
     s->key = k;
+    s->key_len = key_len;
     s->member = k;
     size_t mask = t->nslots - 1;
-    size_t slot = (size_t)key_hash(key, key_len) & mask;
+    uint32_t h = (uint32_t)key_hash(key, key_len);
+    size_t slot = (size_t)h & mask;
     while (t->slots[slot]) slot = (slot + 1) & mask;
-    t->slots[slot] = ++t->n;
+    t->slots[slot] = TSLOT(h, t->n);
+    t->n++;
     if (added) *added = 1;
     *out = s;
     return CKPT_OK;
@@ -373,6 +398,12 @@ ckpt_status ckpt__torch_walk(ckpt_file *f, ckpt__torch *t, ckpt_value *root, con
                              const char *dir, ckpt_error *err) {
     const char *saved = t->dir;
     t->dir = dir ? dir : "";
+    /* one tensor per storage is the common case: size the array table once
+       (a hint; it still grows, and the walk's limits are unchanged) */
+    if (t->n > f->n_arrays && ckpt__file_reserve_arrays(f, t->n - f->n_arrays) != CKPT_OK) {
+        t->dir = saved;
+        return ckpt_error_set(err, CKPT_E_NOMEM, -1, "torch: out of memory for %zu tensor records", t->n);
+    }
     ckpt_status st = ckpt__walk_arrays(f, root, prefix, err);
     t->dir = saved;
     return st;

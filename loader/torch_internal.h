@@ -27,6 +27,7 @@
 
 typedef struct ckpt__tstorage {
     const char *key;          /* table key (graph arena) */
+    size_t key_len;           /* bytes of key */
     const char *member;       /* archive member / description for messages (graph arena) */
     const uint8_t *data;      /* in place: bytes in f->map; compressed: NULL until inflated */
     uint64_t nbytes;          /* bytes of the storage (uncompressed) */
