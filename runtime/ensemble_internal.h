@@ -41,6 +41,10 @@ typedef struct ckpt_tm_sub {
     /* method: CKPT_TM_PREDICT (class index / value) or CKPT_TM_PROBA */
     ckpt_status (*run)(void *impl, ckpt_tm_method method, const double *X, int64_t n,
                        int64_t nf, double *out, ckpt_error *err);
+    /* the same on float32 rows (as scikit-learn hands them: GradientBoosting's
+       init_ sees its float32-validated X); NULL: widen and use run */
+    ckpt_status (*run32)(void *impl, ckpt_tm_method method, const float *X, int64_t n,
+                         int64_t nf, double *out, ckpt_error *err);
     void (*free)(void *impl);
     int is_classifier;
     int64_t n_classes;   /* classifiers */

@@ -19,8 +19,9 @@ typedef struct sub_impl {
     ckpt_est *e;
 } sub_impl;
 
-static ckpt_status sub_run(void *impl, ckpt_tm_method method, const double *X, int64_t n,
-                           int64_t nf, double *out, ckpt_error *err)
+static ckpt_status sub_run_in(void *impl, ckpt_tm_method method, const double *X,
+                              const float *X32, int64_t n, int64_t nf, double *out,
+                              ckpt_error *err)
 {
     const sub_impl *s = impl;
     ckpt_method m;
@@ -46,7 +47,23 @@ static ckpt_status sub_run(void *impl, ckpt_tm_method method, const double *X, i
     in.n_rows = n;
     in.n_cols = nf;
     in.dense = X;
+    in.dense32 = X32;
     return ckpt_est_run_f64(s->e, m, &in, out, err);
+}
+
+static ckpt_status sub_run(void *impl, ckpt_tm_method method, const double *X, int64_t n,
+                           int64_t nf, double *out, ckpt_error *err)
+{
+    return sub_run_in(impl, method, X, NULL, n, nf, out, err);
+}
+
+/* float32 rows reach the member as float32 (ckpt_input.dense32): an
+   estimator that computes in float32 where scikit-learn does (a float32
+   LinearRegression init_) does so; the others widen them exactly */
+static ckpt_status sub_run32(void *impl, ckpt_tm_method method, const float *X, int64_t n,
+                             int64_t nf, double *out, ckpt_error *err)
+{
+    return sub_run_in(impl, method, NULL, X, n, nf, out, err);
 }
 
 static void sub_free(void *impl)
@@ -79,6 +96,7 @@ static ckpt_status sub_loader(void *user, ckpt_file *f, const ckpt_value *est, c
     s->e = e;
     out->impl = s;
     out->run = sub_run;
+    out->run32 = sub_run32;
     out->free = sub_free;
     out->is_classifier = e->is_clf;
     out->n_classes = e->is_clf ? e->labels.n : 0;

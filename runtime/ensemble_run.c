@@ -572,20 +572,31 @@ static ckpt_status gb_init_raw(const ckpt_tm *m, const double *X, int64_t n, int
         for (int64_t r = 0; r < n; r++)
             memcpy(p + r * C, ie->constant, (size_t)C * sizeof *p);
     } else {
-        /* the init estimator sees the float32-validated X, as in sklearn */
-        x64 = malloc((size_t)(n * nf > 0 ? n * nf : 1) * sizeof *x64);
+        /* the init estimator sees the float32-validated X, as in sklearn
+           (whole batch: a float32 linear init_ is one sgemm as NumPy's matmul) */
         float *x32 = malloc((size_t)(n * nf > 0 ? n * nf : 1) * sizeof *x32);
-        if (!x64 || !x32) {
-            free(x32);
+        if (!x32) {
             st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
             goto fail;
         }
         st = ckpt_tree_to_f32(X, n, nf, x32, 0, err);
-        for (int64_t k = 0; st == CKPT_OK && k < n * nf; k++)
-            x64[k] = x32[k];
+        ckpt_tm_method im = m->is_clf ? CKPT_TM_PROBA : CKPT_TM_PREDICT;
+        if (st == CKPT_OK && ie->kind == TM_SUB && ie->sub.run32) {
+            if (nf != ie->n_features && ie->n_features > 0)
+                st = ckpt_error_set(err, CKPT_E_INPUT, -1, "X has %lld features, expected %lld",
+                                    (long long)nf, (long long)ie->n_features);
+            else
+                st = ie->sub.run32(ie->sub.impl, im, x32, n, nf, p, err);
+        } else if (st == CKPT_OK) {
+            x64 = malloc((size_t)(n * nf > 0 ? n * nf : 1) * sizeof *x64);
+            if (!x64)
+                st = ckpt_error_set(err, CKPT_E_NOMEM, -1, "out of memory");
+            for (int64_t k = 0; st == CKPT_OK && k < n * nf; k++)
+                x64[k] = x32[k];
+            if (st == CKPT_OK)
+                st = ckpt_tm_run(ie, im, x64, n, nf, p, err);
+        }
         free(x32);
-        if (st == CKPT_OK)
-            st = ckpt_tm_run(ie, m->is_clf ? CKPT_TM_PROBA : CKPT_TM_PREDICT, x64, n, nf, p, err);
         if (st != CKPT_OK)
             goto fail;
     }
