@@ -37,8 +37,8 @@ typedef struct machine {
     size_t sp, scap;
     size_t *marks;
     size_t nmarks, mcap;
-    ckpt_value **memo;
-    size_t memo_cap, memo_count;
+    ckpt_value ***memo;        /* blocks of MEMO_BLOCK entries, made on first use */
+    size_t memo_blocks, memo_count; /* directory length; entries set */
     size_t nbuffers;
     int protocol, max_proto;
     int borrow;
@@ -476,29 +476,44 @@ static ckpt_status memo_key_text(machine *m, uint64_t *key) {
     return CKPT_OK;
 }
 
+/* The memo is a directory of fixed blocks (one page of entries each): a
+   growing memo never copies or re-zeroes what it holds, and sparse keys
+   take only the blocks they touch. */
+#define MEMO_BLOCK ((size_t)512)
+
 static ckpt_status memo_put(machine *m, uint64_t key, ckpt_value *v) {
     if (key >= m->g->limits.max_memo)
         return fail(m, CKPT_E_LIMIT, "memo key %llu exceeds max_memo (%llu)", (unsigned long long)key,
                     (unsigned long long)m->g->limits.max_memo);
-    if (key >= m->memo_cap) {
-        uint64_t nc = m->memo_cap ? m->memo_cap : 64;
-        while (nc <= key) nc *= 2;
-        if (nc > m->g->limits.max_memo) nc = m->g->limits.max_memo;
-        ckpt_value **nm = ckpt__g_realloc(m->g, m->memo, (size_t)nc * sizeof *nm);
-        if (!nm) return nomem(m);
-        memset(nm + m->memo_cap, 0, ((size_t)nc - m->memo_cap) * sizeof *nm);
-        m->memo = nm;
-        m->memo_cap = (size_t)nc;
+    uint64_t b = key / MEMO_BLOCK;
+    if (b >= m->memo_blocks) {
+        uint64_t nc = m->memo_blocks ? m->memo_blocks : 8;
+        while (nc <= b) nc *= 2;
+        if (nc > SIZE_MAX / sizeof(ckpt_value **)) return nomem(m);
+        ckpt_value ***nd = ckpt__g_realloc(m->g, m->memo, (size_t)nc * sizeof *nd);
+        if (!nd) return nomem(m);
+        memset(nd + m->memo_blocks, 0, ((size_t)nc - m->memo_blocks) * sizeof *nd);
+        m->memo = nd;
+        m->memo_blocks = (size_t)nc;
     }
-    if (!m->memo[key]) m->memo_count++;
-    m->memo[key] = v;
+    ckpt_value **blk = m->memo[b];
+    if (!blk) {
+        blk = ckpt__g_alloc(m->g, MEMO_BLOCK * sizeof *blk);
+        if (!blk) return nomem(m);
+        memset(blk, 0, MEMO_BLOCK * sizeof *blk);
+        m->memo[b] = blk;
+    }
+    ckpt_value **e = &blk[key % MEMO_BLOCK];
+    if (!*e) m->memo_count++;
+    *e = v;
     return CKPT_OK;
 }
 
 static ckpt_status memo_get(machine *m, uint64_t key) {
-    if (key >= m->memo_cap || !m->memo[key])
-        return fail(m, CKPT_E_MEMO, "memo key %llu not found", (unsigned long long)key);
-    return push(m, m->memo[key]);
+    uint64_t b = key / MEMO_BLOCK;
+    ckpt_value *v = b < m->memo_blocks && m->memo[b] ? m->memo[b][key % MEMO_BLOCK] : NULL;
+    if (!v) return fail(m, CKPT_E_MEMO, "memo key %llu not found", (unsigned long long)key);
+    return push(m, v);
 }
 
 static ckpt_status op_put(machine *m, uint64_t key) {
@@ -1134,6 +1149,7 @@ done:
     }
     ckpt__g_free(g, m->stack);
     ckpt__g_free(g, m->marks);
+    for (size_t b = 0; b < m->memo_blocks; b++) ckpt__g_free(g, m->memo[b]);
     ckpt__g_free(g, m->memo);
     if (st == CKPT_OK) ckpt_error_clear(err);
     return st;
