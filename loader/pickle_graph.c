@@ -899,7 +899,9 @@ ckpt_call_kind ckpt_value_call_kind(const ckpt_value *v) {
 }
 ckpt_value *ckpt_value_callable(const ckpt_value *v) { return objx(v) ? objx(v)->callable : NULL; }
 ckpt_value *ckpt_value_args(const ckpt_value *v) { return objx(v) ? objx(v)->args : NULL; }
-ckpt_value *ckpt_value_kwargs(const ckpt_value *v) { return objx(v) ? objx(v)->kwargs : NULL; }
+/* the rarely used parts, or NULL */
+static const ckpt__objx_more *objx_more(const ckpt_value *v) { return objx(v) ? objx(v)->more : NULL; }
+ckpt_value *ckpt_value_kwargs(const ckpt_value *v) { return objx_more(v) ? objx_more(v)->kwargs : NULL; }
 ckpt_value *ckpt_value_state(const ckpt_value *v) {
     const ckpt__objx *o = objx(v);
     return o && o->nstates ? o->states[o->nstates - 1] : NULL;
@@ -909,9 +911,11 @@ ckpt_value *ckpt_value_state_at(const ckpt_value *v, size_t i) {
     const ckpt__objx *o = objx(v);
     return o && i < o->nstates ? o->states[i] : NULL;
 }
-ckpt_value *ckpt_value_obj_list(const ckpt_value *v) { return objx(v) ? objx(v)->list : NULL; }
-ckpt_value *ckpt_value_obj_dict(const ckpt_value *v) { return objx(v) ? objx(v)->dict : NULL; }
-ckpt_value *ckpt_value_build_target(const ckpt_value *v) { return objx(v) ? objx(v)->target : NULL; }
+ckpt_value *ckpt_value_obj_list(const ckpt_value *v) { return objx_more(v) ? objx_more(v)->list : NULL; }
+ckpt_value *ckpt_value_obj_dict(const ckpt_value *v) { return objx_more(v) ? objx_more(v)->dict : NULL; }
+ckpt_value *ckpt_value_build_target(const ckpt_value *v) {
+    return objx_more(v) ? objx_more(v)->target : NULL;
+}
 
 const char *ckpt_value_class(const ckpt_value *v) {
     const ckpt__objx *o = objx(v);

@@ -19,12 +19,18 @@
 #define CKPT__VF_PAYLOAD 16u   /* payload attached (OBJECT) */
 #define CKPT__VF_ARENA 32u     /* container: items in arena memory (ckpt__g_arena), not a block */
 
-typedef struct ckpt__objx {
-    ckpt_value *callable, *args, *kwargs;
-    ckpt_value **states;
-    size_t nstates, capstates;
+/* the rarely used parts of an object, made when one is first set */
+typedef struct ckpt__objx_more {
+    ckpt_value *kwargs;      /* NEWOBJ_EX */
     ckpt_value *list, *dict; /* APPEND(S) / SETITEM(S) made on the object */
     ckpt_value *target;      /* BUILD_ONLY: the value BUILD was applied to */
+} ckpt__objx_more;
+
+typedef struct ckpt__objx {
+    ckpt_value *callable, *args;
+    ckpt_value **states;
+    uint32_t nstates, capstates;
+    ckpt__objx_more *more;   /* NULL: no kwargs, list, dict, target */
     uint64_t pay_off, pay_len;
 } ckpt__objx;
 

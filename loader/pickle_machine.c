@@ -606,13 +606,25 @@ static ckpt_status add_pairs(machine *m, ckpt_value *d, ckpt_value **items, size
     return CKPT_OK;
 }
 
+/* the object's rarely used parts (arena memory, zeroed), made on first need */
+static ckpt__objx_more *obj_more(machine *m, ckpt__objx *o) {
+    if (!o->more) {
+        o->more = ckpt__g_arena(m->g, sizeof *o->more);
+        if (o->more) memset(o->more, 0, sizeof *o->more);
+    }
+    return o->more;
+}
 static ckpt_value *obj_list(machine *m, ckpt_value *obj) {
-    if (!obj->u.o->list) obj->u.o->list = ckpt__g_node(m->g, CKPT_K_LIST);
-    return obj->u.o->list;
+    ckpt__objx_more *x = obj_more(m, obj->u.o);
+    if (!x) return NULL;
+    if (!x->list) x->list = ckpt__g_node(m->g, CKPT_K_LIST);
+    return x->list;
 }
 static ckpt_value *obj_dict(machine *m, ckpt_value *obj) {
-    if (!obj->u.o->dict) obj->u.o->dict = ckpt__g_node(m->g, CKPT_K_DICT);
-    return obj->u.o->dict;
+    ckpt__objx_more *x = obj_more(m, obj->u.o);
+    if (!x) return NULL;
+    if (!x->dict) x->dict = ckpt__g_node(m->g, CKPT_K_DICT);
+    return x->dict;
 }
 
 static ckpt_status extend(machine *m, ckpt_value *target, ckpt_value **items, size_t n) {
@@ -649,18 +661,21 @@ static ckpt_status op_build(machine *m) {
     if (inst->kind != CKPT_K_OBJECT) {
         ckpt_value *w;
         ckpt__objx *o = new_objx(m, &w, CKPT_CALL_BUILD_ONLY);
-        if (!o) return nomem(m);
-        o->target = inst;
+        ckpt__objx_more *x = o ? obj_more(m, o) : NULL;
+        if (!x) return nomem(m);
+        x->target = inst;
         m->stack[m->sp - 1] = w;
         inst = w;
     }
     ckpt__objx *o = inst->u.o;
     if (o->nstates == o->capstates) {
-        size_t nc = o->capstates ? o->capstates * 2 : 1;
+        if (o->capstates > UINT32_MAX / 2)
+            return fail(m, CKPT_E_LIMIT, "more than %u BUILD states on one object", (unsigned)o->capstates);
+        size_t nc = o->capstates ? (size_t)o->capstates * 2 : 1;
         ckpt_value **ns = ckpt__g_realloc(m->g, o->states, nc * sizeof *ns);
         if (!ns) return nomem(m);
         o->states = ns;
-        o->capstates = nc;
+        o->capstates = (uint32_t)nc;
     }
     o->states[o->nstates++] = state;
     if (m->hooks && m->hooks->after_build) {
@@ -689,7 +704,11 @@ static ckpt_status op_call(machine *m, ckpt_call_kind call) {
     if (!o) return nomem(m);
     o->callable = callable;
     o->args = args;
-    o->kwargs = kwargs;
+    if (kwargs) {
+        ckpt__objx_more *x = obj_more(m, o);
+        if (!x) return nomem(m);
+        x->kwargs = kwargs;
+    }
     return push(m, v);
 }
 
