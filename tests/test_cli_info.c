@@ -66,8 +66,8 @@ static size_t count_of(const char *hay, const char *needle) {
 /* A file that fails to open: one line on stderr naming the file once, what
    went wrong and the byte offset; a non-zero exit. */
 static void check_open_error(void) {
-    char tmp[] = "/tmp/ckpt-test-cli-XXXXXX";
-    int fd = mkstemp(tmp);
+    char tmp[4096];
+    int fd = tu_mkstemp(tmp, sizeof tmp, "ckpt-test-cli-");
     CHECKF(fd >= 0, "mkstemp");
     if (fd < 0) return;
     FILE *in = fopen(tu_model_path("pickles/p4_containers.pkl"), "rb");

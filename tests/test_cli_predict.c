@@ -649,8 +649,7 @@ int main(int argc, char **argv)
     CHECKF(exists(tool), "ckpt-predict found at %s", tool);
     if (!exists(tool))
         return tu_finish();
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ckpt_cli_predict_XXXXXX");
-    CHECKF(mkdtemp(tmpdir) != NULL, "mkdtemp");
+    CHECKF(tu_mkdtemp(tmpdir, sizeof tmpdir, "ckpt_cli_predict_") != NULL, "mkdtemp");
 
     errors_and_usage();
     int idx = 0;

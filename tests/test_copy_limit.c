@@ -19,9 +19,9 @@
 #define N_VALUES (512u * 1024u) /* 4 MiB of float64 */
 
 static const char *write_npy(void) {
-    static char path[256];
-    snprintf(path, sizeof path, "/tmp/ckpt_copy_limit_%ld.npy", (long)getpid());
-    FILE *fp = fopen(path, "wb");
+    static char path[4096];
+    int fd = tu_mkstemp(path, sizeof path, "ckpt_copy_limit_");
+    FILE *fp = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!fp) return NULL;
     char hdr[128];
     int n = snprintf(hdr, sizeof hdr, "{'descr': '>f8', 'fortran_order': False, 'shape': (%u,), }", N_VALUES);

@@ -834,8 +834,7 @@ static void test_allocfail(void) {
 
 int main(int argc, char **argv) {
     tu_init(argc, argv);
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ckpt_test_file_api.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
+    if (!tu_mkdtemp(tmpdir, sizeof tmpdir, "ckpt_test_file_api.")) {
         CHECKF(0, "mkdtemp failed");
         return tu_finish();
     }

@@ -117,8 +117,8 @@ int main(int argc, char **argv) {
     tu_init(argc, argv);
     char *files[MAX_FILES];
     size_t nfiles = collect(tu_path(tu_src_dir, "models"), files, 0);
-    char tmp[] = "/tmp/ckpt_sparse_XXXXXX";
-    int tfd = mkstemp(tmp);
+    char tmp[4096];
+    int tfd = tu_mkstemp(tmp, sizeof tmp, "ckpt_sparse_");
     CHECK(tfd >= 0);
     if (tfd >= 0) close(tfd);
     size_t used = 0, windows = 0, tiny = 0;

@@ -189,8 +189,8 @@ static void sidecar_escape(void) {
     char *hit = memmem(buf, n, "jl_old_multi.pkl_01.npy", 23);
     CHECK(hit != NULL);
     if (hit) memcpy(hit, "../", 3);
-    char tmpl[] = "/tmp/ckpt_numpy_sidecarXXXXXX";
-    int fd = mkstemp(tmpl);
+    char tmpl[4096];
+    int fd = tu_mkstemp(tmpl, sizeof tmpl, "ckpt_numpy_sidecar");
     CHECK(fd >= 0);
     if (fd >= 0) {
         CHECK(write(fd, buf, n) == (ssize_t)n);

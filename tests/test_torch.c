@@ -616,8 +616,7 @@ static void realworld(void) {
 
 int main(int argc, char **argv) {
     tu_init(argc, argv);
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ckpt_torchzip_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
+    if (!tu_mkdtemp(tmpdir, sizeof tmpdir, "ckpt_torchzip_")) {
         CHECKF(0, "mkdtemp");
         return tu_finish();
     }

@@ -869,8 +869,7 @@ static void realworld(void) {
 
 int main(int argc, char **argv) {
     tu_init(argc, argv);
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ckpt_torchlegacy_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
+    if (!tu_mkdtemp(tmpdir, sizeof tmpdir, "ckpt_torchlegacy_")) {
         CHECKF(0, "mkdtemp");
         return tu_finish();
     }

@@ -280,8 +280,7 @@ static void check_hostile(const uint8_t *orig, size_t len) {
 
 int main(int argc, char **argv) {
     tu_init(argc, argv);
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ckpt_test_verify_XXXXXX");
-    CHECK(mkdtemp(tmpdir) != NULL);
+    CHECK(tu_mkdtemp(tmpdir, sizeof tmpdir, "ckpt_test_verify_") != NULL);
     cJSON *j = tu_load_json(tu_model_path("verify/expected.json"));
     CHECK(j != NULL);
     if (j) {

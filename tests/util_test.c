@@ -1,3 +1,4 @@
+#define _DEFAULT_SOURCE /* mkstemp, mkdtemp */
 #include "util_test.h"
 
 #include <math.h>
@@ -5,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int tu_passed, tu_failed, tu_skipped;
 const char *tu_src_dir = ".";
@@ -102,4 +104,19 @@ int tu_close(double a, double b, double rel, double abs_tol) {
     if (isinf(a) || isinf(b)) return a == b;
     double d = fabs(a - b), m = fmax(fabs(a), fabs(b));
     return d <= rel * m + abs_tol;
+}
+
+static int tmp_template(char *buf, size_t size, const char *prefix) {
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    int n = snprintf(buf, size, "%s/%sXXXXXX", dir, prefix);
+    return n > 0 && (size_t)n < size;
+}
+
+int tu_mkstemp(char *buf, size_t size, const char *prefix) {
+    return tmp_template(buf, size, prefix) ? mkstemp(buf) : -1;
+}
+
+char *tu_mkdtemp(char *buf, size_t size, const char *prefix) {
+    return tmp_template(buf, size, prefix) ? mkdtemp(buf) : NULL;
 }

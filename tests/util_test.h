@@ -35,6 +35,11 @@ const char *tu_path(const char *dir, const char *rel);
 char *tu_read_file(const char *path, size_t *len);
 /* Parse a JSON file (cJSON_Delete it); NULL on error (reported as a failure). */
 cJSON *tu_load_json(const char *path);
+/* Temporary files under $TMPDIR (or /tmp): "<dir>/<prefix>XXXXXX" made by
+   mkstemp (returns the open descriptor, -1 on error) or mkdtemp (returns buf,
+   NULL on error); buf receives the path. */
+int tu_mkstemp(char *buf, size_t size, const char *prefix);
+char *tu_mkdtemp(char *buf, size_t size, const char *prefix);
 /* Relative closeness: |a-b| <= rel*max(|a|,|b|) + abs_tol; NaN==NaN, inf==inf. */
 int tu_close(double a, double b, double rel, double abs_tol);
 
