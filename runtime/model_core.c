@@ -152,45 +152,39 @@ done:
 
 /* ---------------------------------------------------------------- input checks */
 
+/* A NaN or infinity at (row, column): fine for a NaN when the estimator takes
+   NaN, otherwise an input error naming the row. */
+static int bad_value(const ckpt_est *e, int is_nan, int64_t base, int64_t r, int64_t c,
+                     ckpt_error *err)
+{
+    if (is_nan && e->allow_nan)
+        return 0;
+    ckpt_error_set(err, CKPT_E_INPUT, base + r, "row %lld, column %lld: %s, which %s cannot take",
+                   (long long)(base + r), (long long)c, is_nan ? "NaN" : "infinity", e->cls);
+    return 1;
+}
+
 static ckpt_status check_dense(const ckpt_est *e, const double *X, int64_t n, int64_t d,
                                int64_t base, ckpt_error *err)
 {
-    for (int64_t r = 0; r < n; r++) {
-        const double *x = X + r * d;
+    for (int64_t r = 0; r < n; r++)
         for (int64_t c = 0; c < d; c++) {
-            const double v = x[c];
-            if (v - v != 0.0) { /* NaN or inf */
-                if (v != v && e->allow_nan)
-                    continue;
-                ckpt_error_set(err, CKPT_E_INPUT, base + r,
-                               "row %lld, column %lld: %s, which %s cannot take",
-                               (long long)(base + r), (long long)c, v != v ? "NaN" : "infinity",
-                               e->cls);
+            const double v = X[r * d + c];
+            if (v - v != 0.0 && bad_value(e, v != v, base, r, c, err)) /* NaN or inf */
                 return CKPT_E_INPUT;
-            }
         }
-    }
     return CKPT_OK;
 }
 
 static ckpt_status check_dense32(const ckpt_est *e, const float *X, int64_t n, int64_t d,
                                  int64_t base, ckpt_error *err)
 {
-    for (int64_t r = 0; r < n; r++) {
-        const float *x = X + r * d;
+    for (int64_t r = 0; r < n; r++)
         for (int64_t c = 0; c < d; c++) {
-            const float v = x[c];
-            if (v - v != 0.0f) { /* NaN or inf */
-                if (v != v && e->allow_nan)
-                    continue;
-                ckpt_error_set(err, CKPT_E_INPUT, base + r,
-                               "row %lld, column %lld: %s, which %s cannot take",
-                               (long long)(base + r), (long long)c, v != v ? "NaN" : "infinity",
-                               e->cls);
+            const float v = X[r * d + c];
+            if (v - v != 0.0f && bad_value(e, v != v, base, r, c, err)) /* NaN or inf */
                 return CKPT_E_INPUT;
-            }
         }
-    }
     return CKPT_OK;
 }
 
