@@ -315,6 +315,22 @@ static int reopen(const char *path, int is_mmap, size_t len) {
 }
 
 /* Every member of the zip in m[0..len) (the mapping of `path` when is_mmap). */
+/* The outcome of a verification: CKPT_E_CRC (with the first bad member's
+   error) if any member's checksum or size differs, else the first other
+   failure, else CKPT_OK. */
+static ckpt_status verify_result(const vctx *v, ckpt_error *err)
+{
+    if (v->rep->members_bad) {
+        if (err) *err = v->crc_err;
+        return CKPT_E_CRC;
+    }
+    if (v->other_st != CKPT_OK) {
+        if (err) *err = v->other_err;
+        return v->other_st;
+    }
+    return CKPT_OK;
+}
+
 static void verify_zip(vctx *v, const uint8_t *m, size_t len, int is_mmap, const char *path,
                        const char *prefix) {
     ckpt_error e;
@@ -433,15 +449,7 @@ ckpt_status ckpt__verify_zip_bytes(const void *buf, size_t len, ckpt_verify_repo
     if (!v.buf) return ckpt_error_set(err, CKPT_E_NOMEM, -1, "verify: out of memory");
     verify_zip(&v, buf, len, 0, NULL, NULL);
     ckpt__free(NULL, v.buf, VERIFY_CHUNK);
-    if (rep->members_bad) {
-        if (err) *err = v.crc_err;
-        return CKPT_E_CRC;
-    }
-    if (v.other_st != CKPT_OK) {
-        if (err) *err = v.other_err;
-        return v.other_st;
-    }
-    return CKPT_OK;
+    return verify_result(&v, err);
 }
 
 ckpt_status ckpt_file_verify(ckpt_file *f, ckpt_verify_progress_fn cb, void *user, ckpt_verify_report *rep,
@@ -555,13 +563,5 @@ ckpt_status ckpt_file_verify(ckpt_file *f, ckpt_verify_progress_fn cb, void *use
     ckpt__free(&f->alloc, v.buf, VERIFY_CHUNK);
     ckpt__free(&f->alloc, kids, capk * sizeof *kids);
     ckpt__free(&f->alloc, (void *)kid_names, capk * sizeof *kid_names);
-    if (rep->members_bad) {
-        if (err) *err = v.crc_err;
-        return CKPT_E_CRC;
-    }
-    if (v.other_st != CKPT_OK) {
-        if (err) *err = v.other_err;
-        return v.other_st;
-    }
-    return CKPT_OK;
+    return verify_result(&v, err);
 }
