@@ -24,6 +24,7 @@
  */
 #include "util_test.h"
 #include "util_allocfail.h"
+#include "util_torch.h"
 
 #include "ckpt/ckpt_file.h"
 #include "ckpt/ckpt_pickle.h"
@@ -41,182 +42,6 @@ static char tmpdir[256];
 /* ------------------------------------------------------------------ helpers */
 
 static const cJSON *item(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
-
-static const uint8_t *elem_ptr(const ckpt_array_info *ai, const void *d, uint64_t k) {
-    int64_t off = 0;
-    for (uint32_t j = ai->ndim; j-- > 0;) {
-        uint64_t dim = (uint64_t)ai->shape[j];
-        off += (int64_t)(k % dim) * ai->strides[j];
-        k /= dim;
-    }
-    return (const uint8_t *)d + off;
-}
-
-static int is_c_contig(const ckpt_array_info *ai) {
-    int64_t s = (int64_t)ai->dtype->itemsize;
-    for (uint32_t j = ai->ndim; j-- > 0;) {
-        if (ai->shape[j] != 1 && ai->strides[j] != s) return 0;
-        s *= ai->shape[j];
-    }
-    return 1;
-}
-
-/* Offset and strides of the view keep 16-byte alignment inside its storage. */
-static int view_aligned(const ckpt_array_info *ai) {
-    uint64_t is = ai->dtype->itemsize;
-    if ((ai->storage_offset * is) % 16) return 0;
-    uint64_t al = is >= 8 ? 8 : is;
-    if (ai->dtype->type == CKPT_DT_COMPLEX64) al = 4;
-    if (ai->dtype->type == CKPT_DT_COMPLEX128) al = 8;
-    for (uint32_t k = 0; k < ai->ndim; k++)
-        if (ai->shape[k] > 1 && llabs(ai->strides[k]) % (long long)al) return 0;
-    return 1;
-}
-
-/* Tensors of f against `want` (an expected "tensors" list); `file`: the
-   bytes the archive was opened from (stored records are compared there).
-   copied: the JSON says records must be copied; big: big-endian archive. */
-static void check_tensors(ckpt_file *f, const cJSON *want, const char *label, const uint8_t *file, size_t file_len,
-                          int copied, int big) {
-    size_t n = (size_t)cJSON_GetArraySize(want);
-    CHECKF(ckpt_file_array_count(f) == n, "%s: %zu tensors, want %zu", label, ckpt_file_array_count(f), n);
-    if (ckpt_file_array_count(f) < n) n = ckpt_file_array_count(f);
-    for (size_t i = 0; i < n; i++) { /* nothing was read at open; the plan is said */
-        const ckpt_array_info *ai = ckpt_file_array(f, i);
-        CHECKF(ai->state == CKPT_DATA_UNRESOLVED || ai->state == CKPT_DATA_UNAVAILABLE,
-               "%s:%s resolved at open (state %d)", label, ai->path, (int)ai->state);
-        if (ai->state != CKPT_DATA_UNRESOLVED || ai->nbytes == 0) continue;
-        if (copied)
-            CHECKF(ai->will_copy && ai->note, "%s:%s should say it will be copied", label, ai->path);
-        else if (view_aligned(ai))
-            CHECKF(!ai->will_copy, "%s:%s should be zero-copy (%s)", label, ai->path, ai->note ? ai->note : "");
-    }
-    int groups[256];
-    const uint8_t *base[256];
-    for (size_t i = 0; i < n; i++) {
-        const cJSON *w = cJSON_GetArrayItem(want, (int)i);
-        const ckpt_array_info *ai = ckpt_file_array(f, i);
-        if (i < 256) groups[i] = -1, base[i] = NULL;
-        const char *name = item(w, "name")->valuestring;
-        CHECKF(strcmp(ai->path, name) == 0, "%s: tensor %zu is '%s', want '%s'", label, i, ai->path, name);
-        const char *dt = item(w, "dtype")->valuestring;
-        if (strncmp(dt, "torch.", 6) == 0) dt += 6;
-        CHECKF(strcmp(ckpt_dtype_name(ai->dtype->type), dt) == 0, "%s:%s dtype %s want %s", label, name,
-               ckpt_dtype_name(ai->dtype->type), dt);
-        const cJSON *shape = item(w, "shape");
-        int sn = cJSON_GetArraySize(shape);
-        int shape_ok = (int)ai->ndim == sn;
-        for (int k = 0; shape_ok && k < sn; k++)
-            shape_ok = ai->shape[k] == (int64_t)cJSON_GetArrayItem(shape, k)->valuedouble;
-        CHECKF(shape_ok, "%s:%s shape differs", label, name);
-        if (!shape_ok) continue;
-        CHECK(ai->is_tensor);
-        if (cJSON_IsTrue(item(w, "unavailable"))) {
-            CHECKF(ai->state == CKPT_DATA_UNAVAILABLE && ai->note && strstr(ai->note, "unsupported"),
-                   "%s:%s should be unavailable with a note", label, name);
-            const void *d = (const void *)1;
-            ckpt_error e;
-            CHECKF(ckpt_array_data(f, i, &d, &e) == CKPT_E_UNSUPPORTED && d == NULL,
-                   "%s:%s data of an unavailable tensor", label, name);
-            continue;
-        }
-        uint64_t is = ai->dtype->itemsize;
-        const cJSON *strides = item(w, "strides");
-        if (strides) {
-            int ok = cJSON_GetArraySize(strides) == sn;
-            for (int k = 0; ok && k < sn; k++)
-                ok = ai->strides[k] == (int64_t)cJSON_GetArrayItem(strides, k)->valuedouble * (int64_t)is;
-            CHECKF(ok, "%s:%s strides differ", label, name);
-        }
-        const cJSON *so = item(w, "storage_offset");
-        if (so) CHECKF(ai->storage_offset == (uint64_t)so->valuedouble, "%s:%s storage offset %llu want %g",
-                       label, name, (unsigned long long)ai->storage_offset, so->valuedouble);
-        const cJSON *rg = item(w, "requires_grad");
-        if (rg) CHECKF(ai->requires_grad == cJSON_IsTrue(rg), "%s:%s requires_grad", label, name);
-        const cJSON *grp = item(w, "storage_group");
-        if (grp && i < 256) {
-            groups[i] = (int)grp->valuedouble;
-            for (size_t j = 0; j < i; j++) {
-                const ckpt_array_info *aj = ckpt_file_array(f, j);
-                if (groups[j] < 0) continue;
-                int same = ai->storage_key && aj->storage_key && strcmp(ai->storage_key, aj->storage_key) == 0;
-                CHECKF(same == (groups[j] == groups[i]), "%s: %s and %s %s share a storage", label, name,
-                       aj->path, same ? "should not" : "should");
-            }
-        }
-        int contig = is_c_contig(ai);
-        int aligned = view_aligned(ai);
-        const void *d = NULL;
-        ckpt_error err;
-        ckpt_status st = ckpt_array_data(f, i, &d, &err);
-        CHECKF(st == CKPT_OK, "%s:%s data: %s", label, name, st == CKPT_OK ? "" : err.message);
-        if (st != CKPT_OK) continue;
-        ai = ckpt_file_array(f, i);
-        if (ai->state == CKPT_DATA_MAPPED)
-            CHECKF((uintptr_t)d % 16 == 0, "%s:%s mapped pointer %p unaligned", label, name, d);
-        else
-            CHECKF(ai->state == CKPT_DATA_COPIED && (uintptr_t)d % 16 == 0, "%s:%s copy %p", label, name, d);
-        if (ai->nbytes) {
-            if (copied) CHECKF(ai->state == CKPT_DATA_COPIED, "%s:%s should be a copy", label, name);
-            else if (aligned) CHECKF(ai->state == CKPT_DATA_MAPPED, "%s:%s should be zero-copy", label, name);
-        }
-        if (ai->state == CKPT_DATA_MAPPED && file && ai->nbytes) /* a pointer into the file bytes */
-            CHECKF((const uint8_t *)d == file + ai->file_offset, "%s:%s pointer is not file + %llu", label, name,
-                   (unsigned long long)ai->file_offset);
-        if (file && ai->nbytes && contig && ai->file_offset && !big) {
-            int in = ai->file_offset <= file_len && ai->nbytes <= file_len - ai->file_offset;
-            CHECKF(in && memcmp(file + ai->file_offset, d, (size_t)ai->nbytes) == 0,
-                   "%s:%s data differs from the file bytes at offset %llu", label, name,
-                   (unsigned long long)ai->file_offset);
-        }
-        /* views of one storage: one mapping / one aligned buffer */
-        if (i < 256 && aligned && !big && ai->nbytes) {
-            base[i] = (const uint8_t *)d - ai->storage_offset * is;
-            for (size_t j = 0; j < i; j++) {
-                const ckpt_array_info *aj = ckpt_file_array(f, j);
-                if (!base[j] || !aj->storage_key || !ai->storage_key || strcmp(aj->storage_key, ai->storage_key))
-                    continue;
-                CHECKF(base[j] == base[i], "%s: %s and %s view one storage through different buffers", label,
-                       aj->path, name);
-            }
-        }
-        long double sum = 0, sum_abs = 0, sum_imag = 0;
-        const cJSON *vals = item(w, "values");
-        int vals_ok = !vals || (uint64_t)cJSON_GetArraySize(vals) == ai->nelems;
-        for (uint64_t k = 0; k < ai->nelems; k++) {
-            double x = ckpt_array_get_f64(f, i, k);
-            sum += x;
-            sum_abs += fabs(x);
-            if (ai->dtype->type == CKPT_DT_COMPLEX64) {
-                float im;
-                memcpy(&im, elem_ptr(ai, d, k) + 4, 4);
-                sum_imag += im;
-            } else if (ai->dtype->type == CKPT_DT_COMPLEX128) {
-                double im;
-                memcpy(&im, elem_ptr(ai, d, k) + 8, 8);
-                sum_imag += im;
-            }
-            if (vals && vals_ok) {
-                const cJSON *v = cJSON_GetArrayItem(vals, (int)k);
-                double want_v = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-                vals_ok = x == want_v || (isnan(x) && isnan(want_v));
-                if (!vals_ok)
-                    printf("  %s:%s value %llu: %.17g want %.17g\n", label, name, (unsigned long long)k, x, want_v);
-            }
-        }
-        if (vals) CHECKF(vals_ok, "%s:%s values differ", label, name);
-        double tol = 1e-10 * (double)sum_abs + 1e-12;
-        const cJSON *ws = item(w, "sum");
-        if (ws) CHECKF(tu_close((double)sum, ws->valuedouble, 1e-9, tol), "%s:%s sum %.17g want %.17g", label, name,
-                       (double)sum, ws->valuedouble);
-        const cJSON *wa = item(w, "sum_abs");
-        if (wa) CHECKF(tu_close((double)sum_abs, wa->valuedouble, 1e-9, tol), "%s:%s sum_abs %.17g want %.17g",
-                       label, name, (double)sum_abs, wa->valuedouble);
-        const cJSON *wi = item(w, "sum_imag");
-        if (wi) CHECKF(tu_close((double)sum_imag, wi->valuedouble, 1e-9, 1e-9), "%s:%s sum_imag %.17g want %.17g",
-                       label, name, (double)sum_imag, wi->valuedouble);
-    }
-}
 
 static const char *fact(const ckpt_file *f, const char *key) {
     for (size_t i = 0; i < ckpt_file_fact_count(f); i++)
@@ -273,20 +98,9 @@ static int fixture(const char *name) {
                        ckpt_file_pickle_count(f));
             }
             if (copied) CHECKF(fact(f, "copied records") != NULL, "%s: no 'copied records' fact", label);
-            check_tensors(f, item(doc, "tensors"), label, mode == 2 ? copy : NULL, len, copied, big);
-            if (mode != 2) { /* mapped / read: compare with our own copy of the bytes by offset only */
-                for (size_t i = 0; i < ckpt_file_array_count(f); i++) {
-                    const ckpt_array_info *ai = ckpt_file_array(f, i);
-                    const void *d;
-                    ckpt_error e;
-                    if (ai->state != CKPT_DATA_MAPPED || !ai->nbytes || !is_c_contig(ai)) continue;
-                    if (ckpt_array_data(f, i, &d, &e) != CKPT_OK) continue;
-                    CHECKF(ai->file_offset + ai->nbytes <= len &&
-                               memcmp(bytes + ai->file_offset, d, (size_t)ai->nbytes) == 0,
-                           "%s:%s mapped bytes differ from the file at %llu", label, ai->path,
-                           (unsigned long long)ai->file_offset);
-                }
-            }
+            /* mapped / read: the bytes by offset; memory: mapped data points into the buffer */
+            tu_tensor_opts to = {mode == 2 ? copy : bytes, len, mode == 2, copied, big, 1, 16};
+            tu_check_tensors(f, item(doc, "tensors"), label, &to);
             ckpt_close(f);
         }
         free(copy);
@@ -558,7 +372,8 @@ static void realworld(void) {
             struct stat sb;
             if (stat(tu_path(tu_realworld_dir, exp), &sb) == 0) {
                 cJSON *doc = tu_load_json(tu_path(tu_realworld_dir, exp));
-                if (doc) check_tensors(f, item(doc, "tensors"), name, NULL, len, 0, 0);
+                tu_tensor_opts to = {NULL, len, 0, 0, 0, 1, 16};
+                if (doc) tu_check_tensors(f, item(doc, "tensors"), name, &to);
                 cJSON_Delete(doc);
             } else {
                 CHECKF(0, "%s: expected JSON missing", name);
@@ -594,7 +409,7 @@ static void realworld(void) {
                     zip_fclose(zf);
                 }
                 CHECKF(raw != NULL, "%s: member %s", name, mem);
-                if (raw && ai->storage_offset == 0 && is_c_contig(ai))
+                if (raw && ai->storage_offset == 0 && tu_is_c_contig(ai))
                     CHECKF(ai->nbytes <= zs.size && memcmp(raw, d, (size_t)ai->nbytes) == 0,
                            "%s:%s differs from %s", name, ai->path, mem);
                 else if (raw)

@@ -22,6 +22,7 @@
  */
 #include "util_test.h"
 #include "util_allocfail.h"
+#include "util_torch.h"
 
 #include "ckpt/ckpt_file.h"
 #include "ckpt/ckpt_pickle.h"
@@ -64,143 +65,15 @@ static uint64_t get_le64(const uint8_t *p) {
     return v;
 }
 
-/* Address of element k (C order of the logical shape) of resolved data. */
-static const uint8_t *elem_ptr(const ckpt_array_info *ai, const void *d, uint64_t k) {
-    int64_t off = 0;
-    for (uint32_t j = ai->ndim; j-- > 0;) {
-        uint64_t dim = (uint64_t)ai->shape[j];
-        off += (int64_t)(k % dim) * ai->strides[j];
-        k /= dim;
-    }
-    return (const uint8_t *)d + off;
-}
-
-static int is_c_contig(const ckpt_array_info *ai) {
-    int64_t s = (int64_t)ai->dtype->itemsize;
-    for (uint32_t j = ai->ndim; j-- > 0;) {
-        if (ai->shape[j] != 1 && ai->strides[j] != s) return 0;
-        s *= ai->shape[j];
-    }
-    return 1;
-}
-
 static const cJSON *item(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
 
-/* Compare the tensors of f with `want` (the "tensors" list of an expected
-   JSON; only the fields present are compared).  `file`/`file_len`: the bytes
-   of the file the tensors live in (NULL: no file-offset check). */
+/* Compare the tensors of f with `want` (util_torch.c); `file`/`file_len`:
+   the bytes of the file the tensors live in (NULL: no file-offset check).
+   Legacy storages are not aligned in the file; copies are 64-byte aligned. */
 static void check_tensors(ckpt_file *f, const cJSON *want, const char *label, const uint8_t *file,
                           size_t file_len) {
-    size_t n = (size_t)cJSON_GetArraySize(want);
-    CHECKF(ckpt_file_array_count(f) == n, "%s: %zu tensors, want %zu", label, ckpt_file_array_count(f), n);
-    if (ckpt_file_array_count(f) < n) n = ckpt_file_array_count(f);
-    /* nothing was read at open */
-    for (size_t i = 0; i < n; i++) {
-        const ckpt_array_info *ai = ckpt_file_array(f, i);
-        CHECKF(ai->state == CKPT_DATA_UNRESOLVED || ai->state == CKPT_DATA_UNAVAILABLE,
-               "%s:%s resolved at open (state %d)", label, ai->path, (int)ai->state);
-    }
-    int groups[256];
-    for (size_t i = 0; i < n; i++) {
-        const cJSON *w = cJSON_GetArrayItem(want, (int)i);
-        const ckpt_array_info *ai = ckpt_file_array(f, i);
-        if (i < 256) groups[i] = -1;
-        const char *name = item(w, "name")->valuestring;
-        CHECKF(strcmp(ai->path, name) == 0, "%s: tensor %zu is '%s', want '%s'", label, i, ai->path, name);
-        const char *dt = item(w, "dtype")->valuestring;
-        if (strncmp(dt, "torch.", 6) == 0) dt += 6;
-        CHECKF(strcmp(ckpt_dtype_name(ai->dtype->type), dt) == 0, "%s:%s dtype %s want %s", label, name,
-               ckpt_dtype_name(ai->dtype->type), dt);
-        const cJSON *shape = item(w, "shape");
-        int sn = cJSON_GetArraySize(shape);
-        int shape_ok = (int)ai->ndim == sn;
-        for (int k = 0; shape_ok && k < sn; k++)
-            shape_ok = ai->shape[k] == (int64_t)cJSON_GetArrayItem(shape, k)->valuedouble;
-        CHECKF(shape_ok, "%s:%s shape differs", label, name);
-        if (!shape_ok) continue;
-        CHECK(ai->is_tensor);
-        if (cJSON_IsTrue(item(w, "unavailable"))) {
-            CHECKF(ai->state == CKPT_DATA_UNAVAILABLE && ai->note, "%s:%s should be unavailable", label, name);
-            continue;
-        }
-        uint64_t is = ai->dtype->itemsize;
-        const cJSON *strides = item(w, "strides");
-        if (strides) {
-            int ok = cJSON_GetArraySize(strides) == sn;
-            for (int k = 0; ok && k < sn; k++)
-                ok = ai->strides[k] == (int64_t)cJSON_GetArrayItem(strides, k)->valuedouble * (int64_t)is;
-            CHECKF(ok, "%s:%s strides differ", label, name);
-        }
-        const cJSON *so = item(w, "storage_offset");
-        if (so) CHECKF(ai->storage_offset == (uint64_t)so->valuedouble, "%s:%s storage offset %llu want %g",
-                       label, name, (unsigned long long)ai->storage_offset, so->valuedouble);
-        const cJSON *rg = item(w, "requires_grad");
-        if (rg) CHECKF(ai->requires_grad == cJSON_IsTrue(rg), "%s:%s requires_grad", label, name);
-        const cJSON *grp = item(w, "storage_group");
-        if (grp && i < 256) {
-            groups[i] = (int)grp->valuedouble;
-            for (size_t j = 0; j < i; j++) {
-                const ckpt_array_info *aj = ckpt_file_array(f, j);
-                if (groups[j] < 0) continue;
-                int same = ai->storage_key && aj->storage_key && strcmp(ai->storage_key, aj->storage_key) == 0 &&
-                           ((!ai->member && !aj->member) ||
-                            (ai->member && aj->member && strcmp(ai->member, aj->member) == 0));
-                CHECKF(same == (groups[j] == groups[i]), "%s: %s and %s %s share a storage", label, name,
-                       aj->path, same ? "should not" : "should");
-            }
-        }
-        int contig = is_c_contig(ai); /* as stored (a gathered copy rewrites the strides) */
-        const void *d = NULL;
-        ckpt_error err;
-        ckpt_status st = ckpt_array_data(f, i, &d, &err);
-        CHECKF(st == CKPT_OK, "%s:%s data: %s", label, name, st == CKPT_OK ? "" : err.message);
-        if (st != CKPT_OK) continue;
-        ai = ckpt_file_array(f, i);
-        if (ai->state == CKPT_DATA_MAPPED)
-            CHECKF((uintptr_t)d % 16 == 0, "%s:%s mapped pointer %p unaligned", label, name, d);
-        else
-            CHECKF(ai->state == CKPT_DATA_COPIED && (uintptr_t)d % 64 == 0, "%s:%s copy %p", label, name, d);
-        if (file && ai->nbytes && contig) {
-            int in = ai->file_offset <= file_len && ai->nbytes <= file_len - ai->file_offset;
-            CHECKF(in && memcmp(file + ai->file_offset, d, (size_t)ai->nbytes) == 0,
-                   "%s:%s data differs from the file bytes at offset %llu", label, name,
-                   (unsigned long long)ai->file_offset);
-        }
-        long double sum = 0, sum_abs = 0, sum_imag = 0;
-        const cJSON *vals = item(w, "values");
-        int vals_ok = !vals || (uint64_t)cJSON_GetArraySize(vals) == ai->nelems;
-        for (uint64_t k = 0; k < ai->nelems; k++) {
-            double x = ckpt_array_get_f64(f, i, k);
-            sum += x;
-            sum_abs += fabs(x);
-            if (ai->dtype->type == CKPT_DT_COMPLEX64) {
-                float im;
-                memcpy(&im, elem_ptr(ai, d, k) + 4, 4);
-                sum_imag += im;
-            } else if (ai->dtype->type == CKPT_DT_COMPLEX128) {
-                double im;
-                memcpy(&im, elem_ptr(ai, d, k) + 8, 8);
-                sum_imag += im;
-            }
-            if (vals && vals_ok && k < (uint64_t)cJSON_GetArraySize(vals)) {
-                const cJSON *v = cJSON_GetArrayItem(vals, (int)k);
-                double want_v = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-                vals_ok = x == want_v || (isnan(x) && isnan(want_v));
-                if (!vals_ok) printf("  %s:%s value %llu: %.17g want %.17g\n", label, name, (unsigned long long)k, x, want_v);
-            }
-        }
-        if (vals) CHECKF(vals_ok, "%s:%s values differ", label, name);
-        double tol = 1e-10 * (double)sum_abs + 1e-12;
-        const cJSON *ws = item(w, "sum");
-        if (ws) CHECKF(tu_close((double)sum, ws->valuedouble, 1e-9, tol), "%s:%s sum %.17g want %.17g", label,
-                       name, (double)sum, ws->valuedouble);
-        const cJSON *wa = item(w, "sum_abs");
-        if (wa) CHECKF(tu_close((double)sum_abs, wa->valuedouble, 1e-9, tol), "%s:%s sum_abs %.17g want %.17g",
-                       label, name, (double)sum_abs, wa->valuedouble);
-        const cJSON *wi = item(w, "sum_imag");
-        if (wi) CHECKF(tu_close((double)sum_imag, wi->valuedouble, 1e-9, 1e-9), "%s:%s sum_imag %.17g want %.17g",
-                       label, name, (double)sum_imag, wi->valuedouble);
-    }
+    tu_tensor_opts to = {file, file_len, 0, 0, 0, 0, 64};
+    tu_check_tensors(f, want, label, &to);
 }
 
 static ckpt_status open_mem(const uint8_t *p, size_t n, ckpt_file **f, ckpt_error *err) {
