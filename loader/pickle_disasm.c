@@ -366,8 +366,8 @@ static ckpt_status dline(dwalk *w, const uint8_t **s, size_t *n) {
 }
 
 static ckpt_status render_arg(dwalk *w, sbuf *b) {
-    const uint8_t *p = w->buf + w->pos, *s;
-    size_t n;
+    const uint8_t *p = w->buf + w->pos, *s = NULL;
+    size_t n = 0;
     ckpt_status st = CKPT_OK;
     switch ((argtype)w->op->arg) {
     case A_NONE: break;
@@ -467,8 +467,8 @@ static ckpt_status render_arg(dwalk *w, sbuf *b) {
         repr_latin1(b, s, n);
         break;
     case A_STRINGNL_PAIR: {
-        const uint8_t *s2;
-        size_t n2;
+        const uint8_t *s2 = NULL;
+        size_t n2 = 0;
         if ((st = dline(w, &s, &n)) || (st = dline(w, &s2, &n2))) break;
         uint8_t *t = malloc(n + n2 + 1);
         if (!t) { st = CKPT_E_NOMEM; break; }

@@ -221,7 +221,13 @@ static void key_label(const ckpt_value *key, char *out, size_t cap) {
     } else {
         char d[128];
         describe(NULL, key, d, sizeof d);
-        snprintf(out, cap, "[%s]", d);
+        /* "[d]", cut to the column (cap - 1 characters) like snprintf would */
+        if (!cap) return;
+        size_t dl = strlen(d), n = dl + 2 < cap ? dl + 2 : cap - 1;
+        if (n) out[0] = '[';
+        if (n > 1) memcpy(out + 1, d, n - 1 < dl ? n - 1 : dl);
+        if (n == dl + 2) out[dl + 1] = ']';
+        out[n] = 0;
     }
 }
 
