@@ -552,6 +552,14 @@ static void gb_raw_of(const ckpt_tm *m, const double *pr, double *o)
     }
 }
 
+/* A wrapped (TM_SUB) estimator's feature count against X's (0: not recorded). */
+static ckpt_status sub_features(const ckpt_tm *m, int64_t nf, ckpt_error *err) {
+    if (nf != m->n_features && m->n_features > 0)
+        return ckpt_error_set(err, CKPT_E_INPUT, -1, "X has %lld features, expected %lld", (long long)nf,
+                              (long long)m->n_features);
+    return CKPT_OK;
+}
+
 static ckpt_status gb_init_raw(const ckpt_tm *m, const double *X, int64_t n, int64_t nf,
                                double **raw_out, ckpt_error *err)
 {
@@ -582,11 +590,8 @@ static ckpt_status gb_init_raw(const ckpt_tm *m, const double *X, int64_t n, int
         st = ckpt_tree_to_f32(X, n, nf, x32, 0, err);
         ckpt_tm_method im = m->is_clf ? CKPT_TM_PROBA : CKPT_TM_PREDICT;
         if (st == CKPT_OK && ie->kind == TM_SUB && ie->sub.run32) {
-            if (nf != ie->n_features && ie->n_features > 0)
-                st = ckpt_error_set(err, CKPT_E_INPUT, -1, "X has %lld features, expected %lld",
-                                    (long long)nf, (long long)ie->n_features);
-            else
-                st = ie->sub.run32(ie->sub.impl, im, x32, n, nf, p, err);
+            st = sub_features(ie, nf, err);
+            if (st == CKPT_OK) st = ie->sub.run32(ie->sub.impl, im, x32, n, nf, p, err);
         } else if (st == CKPT_OK) {
             x64 = malloc((size_t)(n * nf > 0 ? n * nf : 1) * sizeof *x64);
             if (!x64)
@@ -892,10 +897,8 @@ ckpt_status ckpt_tm_run(const ckpt_tm *m, ckpt_tm_method method, const double *X
     if (!m || (n > 0 && (!X || !out)) || n < 0)
         return ckpt_error_set(err, CKPT_E_ARG, -1, "ckpt_tm_run: bad arguments");
     if (m->kind == TM_SUB) {
-        if (nf != m->n_features && m->n_features > 0)
-            return ckpt_error_set(err, CKPT_E_INPUT, -1, "X has %lld features, expected %lld",
-                                  (long long)nf, (long long)m->n_features);
-        return m->sub.run(m->sub.impl, method, X, n, nf, out, err);
+        ckpt_status st = sub_features(m, nf, err);
+        return st != CKPT_OK ? st : m->sub.run(m->sub.impl, method, X, n, nf, out, err);
     }
     int64_t cols = ckpt_tm_out_cols(m, method);
     if (cols <= 0)
