@@ -14,6 +14,14 @@
  *   legacy torch magic number pickle        -> ckpt__open_torch_legacy
  *   PROTO (0x80 n, n <= 5) or a protocol 0/1 opcode -> pickle (plain / joblib)
  *
+ * After a successful open of a mapped file, the pages the reader touched
+ * through the mapping (the pickle bytes, a zip's central directory, legacy
+ * headers) are dropped from the process (MADV_DONTNEED on the read-only
+ * private file mapping: nothing is lost, a later access re-faults the same
+ * bytes from the page cache).  Strings the graph borrows from the file are
+ * such accesses.  Memory buffers (ckpt_open_memory) and read() buffers
+ * (CKPT_OPEN_NO_MMAP) are the caller's or hold the only copy: never touched.
+ *
  * Legacy torch decision: file_open peeks at the bytes of the magic-number
  * pickle itself (PROTO 2..5, optional FRAME, LONG1 of the 10 magic bytes; or
  * the protocol 0/1 text "L119547037146038801333356L\n") and dispatches straight
@@ -280,6 +288,20 @@ static ckpt_status read_all(ckpt_file *f, int fd, uint64_t size, const char *pat
     return CKPT_OK;
 }
 
+/* Drop the mapped file pages the open read (see the top of this file): for a
+   20 000-tensor torch zip that is the 1.9 MB pickle and the 1.4 MB central
+   directory, counted in the process's resident memory until dropped.  The
+   whole mapping is advised: pages the open never touched are not resident,
+   and skipping them costs the kernel a page-table walk (~10 us for 500 MB). */
+static void drop_file_pages(ckpt_file *f) {
+#ifdef MADV_DONTNEED
+    if (!f->is_mmap || !f->map || f->map_len == 0) return;
+    (void)madvise((void *)f->map, f->map_len, MADV_DONTNEED); /* advice only: failure changes nothing */
+#else
+    (void)f;
+#endif
+}
+
 ckpt_status ckpt_open(const char *path, const ckpt_open_opts *opts, ckpt_file **out,
                       ckpt_error *err) {
     ckpt_error_clear(err);
@@ -340,7 +362,10 @@ ckpt_status ckpt_open(const char *path, const ckpt_open_opts *opts, ckpt_file **
     }
     if (mapped) f->fd_plus1 = fd + 1; /* readers may pread headers (see loader_internal.h) */
     st = finish_open(f, out, err);
-    if (st == CKPT_OK) f->fd_plus1 = 0; /* on failure f is already closed */
+    if (st == CKPT_OK) {
+        f->fd_plus1 = 0; /* on failure f is already closed */
+        drop_file_pages(*out);
+    }
     close(fd);
     if (st != CKPT_OK && err && !strstr(err->message, path)) {
         /* make sure the message names the file */
