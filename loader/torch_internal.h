@@ -103,6 +103,10 @@ ckpt_status ckpt__torch_pickle(ckpt_file *f, ckpt__torch *t, const uint8_t *buf,
 ckpt_status ckpt__torch_walk(ckpt_file *f, ckpt__torch *t, ckpt_value *root, const char *prefix,
                              const char *dir, ckpt_error *err);
 
+/* Called by each torch opener after it succeeded: releases the storage
+   table when no tensor resolves through it later (see torch.c). */
+void ckpt__torch_opened(ckpt_file *f);
+
 /* Add a tensor over storage `s` (shape/strides in elements).  Used by the
    recognizer and by readers that describe tensors outside pickles (old
    TorchScript model.json, old tar form).  value may be NULL. */

@@ -208,7 +208,9 @@ ckpt_status ckpt__open_torch_legacy(ckpt_file *f, ckpt_error *err) {
         snprintf(b, sizeof b, "%zu", len - pos);
         if (ckpt__file_add_fact(f, "trailing bytes", b) != CKPT_OK) return nomem(err);
     }
-    return ckpt__torch_walk(f, t, root, "", "", err);
+    st = ckpt__torch_walk(f, t, root, "", "", err);
+    if (st == CKPT_OK) ckpt__torch_opened(f);
+    return st;
 }
 
 /* ================================================================ tar form */
@@ -612,5 +614,7 @@ ckpt_status ckpt__open_torch_tar(ckpt_file *f, ckpt_error *err) {
     f->root = root;
     f->protocol = info.protocol;
     if (ckpt__file_add_pickle(f, root) != CKPT_OK) return nomem(err);
-    return ckpt__torch_walk(f, t, root, "", "", err);
+    st = ckpt__torch_walk(f, t, root, "", "", err);
+    if (st == CKPT_OK) ckpt__torch_opened(f);
+    return st;
 }

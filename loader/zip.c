@@ -1000,5 +1000,6 @@ ckpt_status ckpt__open_zip(ckpt_file *f, ckpt_error *err) {
     }
     st = open_torch(f, &d, err);
     zdir_free(f, &d);
+    if (st == CKPT_OK) ckpt__torch_opened(f);
     return st;
 }
