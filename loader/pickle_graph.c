@@ -171,12 +171,14 @@ _Static_assert(offsetof(ckpt_value, u) + 8 == CKPT__NODE_SMALL, "small node size
 #define CHUNK_MIN ((size_t)16 << 10)
 #define ARENA_MAX ((size_t)1 << 10) /* ckpt__g_arena: bigger requests are separate blocks */
 #define CHUNK_MAX ((size_t)16 << 20)
+#define TRIM_MIN ((size_t)64 << 10) /* item blocks from this size are trimmed after a load */
 
 
 /* Refill the bump chunk so that it has at least `size` bytes (size <= CHUNK_MIN). */
 static int chunk_refill(ckpt_graph *g, size_t size) {
-    /* chunks grow with the graph so that big graphs make few large allocations */
-    size_t n = (size_t)g->nnodes * 16;
+    /* chunks grow with the graph so that big graphs make few large allocations
+       (from the last trim: nodes made after a load start small again) */
+    size_t n = (size_t)(g->nnodes - g->chunk_nodes) * 16;
     if (n < CHUNK_MIN) n = CHUNK_MIN;
     if (n > CHUNK_MAX) n = CHUNK_MAX;
     if (n < size) n = size;
@@ -239,6 +241,36 @@ ckpt_value *ckpt__g_node_sized(ckpt_graph *g, ckpt_kind kind, size_t size) {
 }
 
 
+void ckpt__g_trim(ckpt_graph *g) {
+    for (size_t i = 0; i < g->ntrim; i++) {
+        ckpt_value *c = g->trim[i];
+        c->flags &= (uint8_t)~CKPT__VF_TRIM;
+        size_t used = c->u.c.len * (c->kind == CKPT_K_DICT ? 2 : 1);
+        if (used == 0 || (c->u.c.cap - used) * sizeof(ckpt_value *) < ((size_t)16 << 10)) continue;
+        ckpt_value **ni = ckpt__g_realloc(g, c->u.c.items, used * sizeof *ni);
+        if (ni) { /* else: keeps the bigger block */
+            c->u.c.items = ni;
+            c->u.c.cap = used;
+        }
+    }
+    g->ntrim = 0;
+    g->limit_hit = 0;
+#ifdef CKPT_HAVE_MMAP_CHUNKS
+    /* the current chunk, if it is the newest mapping: unmap its untouched whole pages */
+    mchunk *mc = g->mchunks;
+    if (mc && g->chunk > (uint8_t *)mc && g->chunk <= (uint8_t *)mc + mc->size) {
+        uint8_t *end = (uint8_t *)mc + mc->size;
+        uint8_t *cut = (uint8_t *)(((uintptr_t)g->chunk + 4095) & ~(uintptr_t)4095);
+        if (cut < end && (size_t)(end - cut) >= ((size_t)64 << 10) && munmap(cut, (size_t)(end - cut)) == 0) {
+            g->mem -= (uint64_t)(end - cut);
+            mc->size = (size_t)(cut - (uint8_t *)mc);
+            g->chunk_left = (size_t)(cut - g->chunk);
+            g->chunk_nodes = g->nnodes;
+        }
+    }
+#endif
+}
+
 ckpt_status ckpt_graph_new(const ckpt_limits *limits, const ckpt_allocator *alloc, unsigned flags,
                            ckpt_graph **out) {
     if (!out) return CKPT_E_ARG;
@@ -254,7 +286,7 @@ ckpt_status ckpt_graph_new(const ckpt_limits *limits, const ckpt_allocator *allo
     g->none_node = ckpt__g_node(g, CKPT_K_NONE);
     g->true_node = ckpt__g_node(g, CKPT_K_BOOL);
     g->false_node = ckpt__g_node(g, CKPT_K_BOOL);
-    g->empty_tuple = ckpt__g_node(g, CKPT_K_TUPLE);
+    g->empty_tuple = ckpt__g_tuple(g, NULL, 0);
     if (!g->none_node || !g->true_node || !g->false_node || !g->empty_tuple) {
         ckpt_graph_free(g);
         return CKPT_E_NOMEM;
@@ -397,8 +429,8 @@ static void leaf_hash(ckpt_value *v) {
         }
         break;
     }
-    case CKPT_K_STR: h = hash_bytes(v->u.s.p, v->u.s.len, 's'); break;
-    case CKPT_K_BYTES: h = hash_bytes(v->u.s.p, v->u.s.len, 'b'); break;
+    case CKPT_K_STR: h = hash_bytes(v->u.s.p, ckpt__s_len(v), 's'); break;
+    case CKPT_K_BYTES: h = hash_bytes(v->u.s.p, ckpt__s_len(v), 'b'); break;
     case CKPT_K_GLOBAL:
         if (v->u.g.module && v->u.g.name)
             h = hash_bytes((const uint8_t *)v->u.g.module, strlen(v->u.g.module), 'g') ^
@@ -446,8 +478,10 @@ static ckpt_status value_hash(ckpt_graph *g, ckpt_value *v, uint64_t *out) {
                 hframe *f = &st[n - 1];
                 ckpt_value *t = f->v;
                 int pushed = 0;
-                while (f->i < t->u.c.len) {
-                    ckpt_value *c = t->u.c.items[f->i];
+                size_t tlen = ckpt__c_len(t);
+                ckpt_value **titems = ckpt__c_items(t);
+                while (f->i < tlen) {
+                    ckpt_value *c = titems[f->i];
                     if (!(c->flags & CKPT__VF_HASHED)) {
                         if (is_hash_container(c)) {
                             HPUSH(c);
@@ -462,13 +496,13 @@ static ckpt_status value_hash(ckpt_graph *g, ckpt_value *v, uint64_t *out) {
                 /* all children hashed: combine */
                 uint64_t h = t->kind == CKPT_K_TUPLE ? 0x7475706cULL : 0x66726f7aULL;
                 int unh = 0;
-                for (size_t k = 0; k < t->u.c.len; k++) {
-                    ckpt_value *c = t->u.c.items[k];
+                for (size_t k = 0; k < tlen; k++) {
+                    ckpt_value *c = titems[k];
                     if (c->flags & CKPT__VF_UNHASHABLE) unh = 1;
                     if (t->kind == CKPT_K_TUPLE) h = mix64(h * 31 + c->hash);
                     else h ^= mix64(c->hash);
                 }
-                t->hash = (uint32_t)mix64(h + t->u.c.len);
+                t->hash = (uint32_t)mix64(h + tlen);
                 t->flags |= CKPT__VF_HASHED | (unh ? CKPT__VF_UNHASHABLE : 0);
                 n--;
             }
@@ -521,7 +555,10 @@ static int scalar_equal(const ckpt_value *a, const ckpt_value *b) {
     case CKPT_K_NONE: return 1;
     case CKPT_K_STR:
     case CKPT_K_BYTES:
-        return a->u.s.len == b->u.s.len && (a->u.s.len == 0 || memcmp(a->u.s.p, b->u.s.p, a->u.s.len) == 0);
+    {
+        size_t n = ckpt__s_len(a);
+        return n == ckpt__s_len(b) && (n == 0 || memcmp(a->u.s.p, b->u.s.p, n) == 0);
+    }
     case CKPT_K_GLOBAL:
         if (a->u.g.module && b->u.g.module && a->u.g.name && b->u.g.name)
             return strcmp(a->u.g.module, b->u.g.module) == 0 && strcmp(a->u.g.name, b->u.g.name) == 0;
@@ -564,8 +601,10 @@ static int values_equal(ckpt_graph *g, const ckpt_value *a, const ckpt_value *b,
         if (x == y) continue;
         if (x->hash != y->hash) { eq = 0; break; }
         if (x->kind == CKPT_K_TUPLE && y->kind == CKPT_K_TUPLE) {
-            if (x->u.c.len != y->u.c.len) { eq = 0; break; }
-            for (size_t k = 0; k < x->u.c.len; k++) {
+            size_t xn = ckpt__c_len(x);
+            ckpt_value **xi = ckpt__c_items(x), **yi = ckpt__c_items(y);
+            if (xn != ckpt__c_len(y)) { eq = 0; break; }
+            for (size_t k = 0; k < xn; k++) {
                 if (n == cap) {
                     const ckpt_value **ns =
                         ckpt__realloc(&g->alloc, st, cap * 2 * sizeof *st, cap * 4 * sizeof *st);
@@ -573,8 +612,8 @@ static int values_equal(ckpt_graph *g, const ckpt_value *a, const ckpt_value *b,
                     st = ns;
                     cap *= 2;
                 }
-                st[2 * n] = x->u.c.items[k];
-                st[2 * n + 1] = y->u.c.items[k];
+                st[2 * n] = xi[k];
+                st[2 * n + 1] = yi[k];
                 n++;
             }
         } else if (x->kind == CKPT_K_FROZENSET || y->kind == CKPT_K_FROZENSET) {
@@ -601,16 +640,25 @@ ckpt_status ckpt__c_reserve(ckpt_graph *g, ckpt_value *c, size_t extra) {
     uint64_t bytes;
     if (!ckpt__mul_ok(nc, sizeof(ckpt_value *), &bytes) || bytes > SIZE_MAX) return CKPT_E_LIMIT;
     ckpt_value **ni;
-    if (c->flags & CKPT__VF_ARENA) { /* arena items cannot grow in place: copy to a block */
-        ni = ckpt__g_alloc(g, (size_t)bytes);
-        if (ni) {
-            size_t used = c->u.c.len * per;
-            if (used) memcpy(ni, c->u.c.items, used * sizeof *ni);
-            c->flags &= (uint8_t)~CKPT__VF_ARENA;
+    if (bytes >= TRIM_MIN && !(c->flags & CKPT__VF_TRIM)) { /* listed for ckpt__g_trim */
+        if (g->ntrim == g->captrim) {
+            size_t nc2 = g->captrim ? g->captrim * 2 : 16;
+            if (nc2 > SIZE_MAX / sizeof *g->trim) return CKPT_E_NOMEM;
+            ckpt_value **nt = ckpt__g_realloc(g, g->trim, nc2 * sizeof *nt);
+            if (!nt) {
+                if (g->limit_hit) {
+                    g->limit_hit = 0;
+                    return CKPT_E_LIMIT;
+                }
+                return CKPT_E_NOMEM;
+            }
+            g->trim = nt;
+            g->captrim = nc2;
         }
-    } else {
-        ni = ckpt__g_realloc(g, c->u.c.items, (size_t)bytes);
+        g->trim[g->ntrim++] = c;
+        c->flags |= CKPT__VF_TRIM;
     }
+    ni = ckpt__g_realloc(g, c->u.c.items, (size_t)bytes);
     if (!ni) {
         if (g->limit_hit) {
             g->limit_hit = 0;
@@ -623,21 +671,37 @@ ckpt_status ckpt__c_reserve(ckpt_graph *g, ckpt_value *c, size_t extra) {
     return CKPT_OK;
 }
 
-ckpt_status ckpt__c_init_fixed(ckpt_graph *g, ckpt_value *c, size_t n) {
-    if (n > g->limits.max_container) return CKPT_E_LIMIT;
-    if (c->u.c.items || n > ARENA_MAX / sizeof(ckpt_value *)) return ckpt__c_reserve(g, c, n);
-    if (n == 0) return CKPT_OK;
-    c->u.c.items = ckpt__g_arena(g, n * sizeof(ckpt_value *));
-    if (!c->u.c.items) {
-        if (g->limit_hit) {
-            g->limit_hit = 0;
-            return CKPT_E_LIMIT;
+ckpt_value *ckpt__g_tuple(ckpt_graph *g, ckpt_value *const *items, size_t n) {
+    if (n > g->limits.max_container) return NULL;
+    ckpt_value *t;
+    if (n <= CKPT__TUPLE_INLINE_MAX) {
+        t = ckpt__g_node_n(g, CKPT_K_TUPLE, NODE_HDR + (n ? n : 1) * sizeof(ckpt_value *));
+        if (!t) return NULL;
+        t->flags |= CKPT__VF_INLINE;
+        t->n32 = (uint32_t)n;
+    } else {
+        t = ckpt__g_node(g, CKPT_K_TUPLE);
+        if (!t) return NULL;
+        ckpt_status st = ckpt__c_reserve(g, t, n);
+        if (st != CKPT_OK) {
+            if (st == CKPT_E_LIMIT) g->limit_hit = 1; /* n <= max_container: the memory limit */
+            return NULL;
         }
-        return CKPT_E_NOMEM;
+        t->u.c.len = n;
     }
-    c->u.c.cap = n;
-    c->flags |= CKPT__VF_ARENA;
-    return CKPT_OK;
+    if (n) memcpy(ckpt__c_items(t), items, n * sizeof *items);
+    return t;
+}
+
+ckpt__objx *ckpt__objx_get(ckpt_graph *g, ckpt_value *obj) {
+    if (!obj->u.o.x) {
+        /* bump memory next to the nodes: no block header, no allocator call */
+        ckpt__objx *x = ckpt__g_arena(g, sizeof *x);
+        if (!x) return NULL;
+        memset(x, 0, sizeof *x);
+        obj->u.o.x = x;
+    }
+    return obj->u.o.x;
 }
 
 ckpt_status ckpt__c_append(ckpt_graph *g, ckpt_value *c, ckpt_value *item) {
@@ -657,7 +721,7 @@ static ckpt_value *entry_key(const ckpt_value *c, size_t pos) {
 
 static ckpt_status index_build(ckpt_graph *g, ckpt_value *c, size_t want) {
     size_t cap = 16;
-    while (cap < want * 2) cap *= 2;
+    while (cap * 3 < want * 4) cap *= 2; /* load factor <= 3/4 */
     if (!c->u.c.index) {
         c->u.c.index = ckpt__g_alloc(g, sizeof(ckpt__cindex));
         if (!c->u.c.index) return CKPT_E_NOMEM;
@@ -716,7 +780,7 @@ static ckpt_status table_insert_new(ckpt_graph *g, ckpt_value *c, ckpt_value *k,
     }
     c->u.c.len++;
     if (c->u.c.index) {
-        if (c->u.c.len * 2 > c->u.c.index->cap) return index_build(g, c, c->u.c.len);
+        if (c->u.c.len * 4 > c->u.c.index->cap * 3) return index_build(g, c, c->u.c.len);
         uint64_t *slots = c->u.c.index->slots;
         size_t mask = c->u.c.index->cap - 1, slot = (size_t)k->hash & mask;
         while (slots[slot]) slot = (slot + 1) & mask;
@@ -817,14 +881,14 @@ const uint8_t *ckpt_value_bytes(const ckpt_value *v, size_t *len) {
         if (len) *len = 0;
         return NULL;
     }
-    if (len) *len = v->u.s.len;
+    if (len) *len = ckpt__s_len(v);
     return v->u.s.p ? v->u.s.p : (const uint8_t *)"";
 }
 
 int ckpt_value_is_str(const ckpt_value *v, const char *s) {
     if (!v || v->kind != CKPT_K_STR || !s) return 0;
     size_t n = strlen(s);
-    return v->u.s.len == n && (n == 0 || memcmp(v->u.s.p, s, n) == 0);
+    return ckpt__s_len(v) == n && (n == 0 || memcmp(v->u.s.p, s, n) == 0);
 }
 
 static int is_container(const ckpt_value *v) {
@@ -833,15 +897,15 @@ static int is_container(const ckpt_value *v) {
 }
 
 size_t ckpt_value_len(const ckpt_value *v) {
-    if (is_container(v)) return v->u.c.len;
+    if (is_container(v)) return ckpt__c_len(v);
     if (v && (v->kind == CKPT_K_STR || v->kind == CKPT_K_BYTES || v->kind == CKPT_K_BYTEARRAY))
-        return v->u.s.len;
+        return ckpt__s_len(v);
     return 0;
 }
 
 ckpt_value *ckpt_value_item(const ckpt_value *v, size_t i) {
-    if (!is_container(v) || v->kind == CKPT_K_DICT || i >= v->u.c.len) return NULL;
-    return v->u.c.items[i];
+    if (!is_container(v) || v->kind == CKPT_K_DICT || i >= ckpt__c_len(v)) return NULL;
+    return ckpt__c_items(v)[i];
 }
 ckpt_value *ckpt_value_dict_key(const ckpt_value *v, size_t i) {
     if (!v || v->kind != CKPT_K_DICT || i >= v->u.c.len) return NULL;
@@ -866,7 +930,7 @@ ckpt_value *ckpt_dict_get(const ckpt_value *d, const char *key) {
             }
             size_t p = SLOT_POS(slots[slot]);
             const ckpt_value *k = d->u.c.items[2 * p];
-            if (k->kind == CKPT_K_STR && k->hash == h && k->u.s.len == n &&
+            if (k->kind == CKPT_K_STR && k->hash == h && ckpt__s_len(k) == n &&
                 (n == 0 || memcmp(k->u.s.p, key, n) == 0))
                 return d->u.c.items[2 * p + 1];
             slot = (slot + 1) & mask;
@@ -891,17 +955,15 @@ int32_t ckpt_value_ext_code(const ckpt_value *v) {
     return v && v->kind == CKPT_K_GLOBAL ? v->u.g.ext : 0;
 }
 
-static const ckpt__objx *objx(const ckpt_value *v) {
-    return v && v->kind == CKPT_K_OBJECT ? v->u.o : NULL;
-}
+static int is_obj(const ckpt_value *v) { return v && v->kind == CKPT_K_OBJECT; }
+/* the object's extension, or NULL (not an object, or nothing rarely used set) */
+static const ckpt__objx *objx(const ckpt_value *v) { return is_obj(v) ? v->u.o.x : NULL; }
 ckpt_call_kind ckpt_value_call_kind(const ckpt_value *v) {
-    return v && v->kind == CKPT_K_OBJECT ? (ckpt_call_kind)v->call : CKPT_CALL_REDUCE;
+    return is_obj(v) ? (ckpt_call_kind)v->call : CKPT_CALL_REDUCE;
 }
-ckpt_value *ckpt_value_callable(const ckpt_value *v) { return objx(v) ? objx(v)->callable : NULL; }
-ckpt_value *ckpt_value_args(const ckpt_value *v) { return objx(v) ? objx(v)->args : NULL; }
-/* the rarely used parts, or NULL */
-static const ckpt__objx_more *objx_more(const ckpt_value *v) { return objx(v) ? objx(v)->more : NULL; }
-ckpt_value *ckpt_value_kwargs(const ckpt_value *v) { return objx_more(v) ? objx_more(v)->kwargs : NULL; }
+ckpt_value *ckpt_value_callable(const ckpt_value *v) { return is_obj(v) ? v->u.o.callable : NULL; }
+ckpt_value *ckpt_value_args(const ckpt_value *v) { return is_obj(v) ? v->u.o.args : NULL; }
+ckpt_value *ckpt_value_kwargs(const ckpt_value *v) { return objx(v) ? objx(v)->kwargs : NULL; }
 ckpt_value *ckpt_value_state(const ckpt_value *v) {
     const ckpt__objx *o = objx(v);
     return o && o->nstates ? o->states[o->nstates - 1] : NULL;
@@ -911,24 +973,20 @@ ckpt_value *ckpt_value_state_at(const ckpt_value *v, size_t i) {
     const ckpt__objx *o = objx(v);
     return o && i < o->nstates ? o->states[i] : NULL;
 }
-ckpt_value *ckpt_value_obj_list(const ckpt_value *v) { return objx_more(v) ? objx_more(v)->list : NULL; }
-ckpt_value *ckpt_value_obj_dict(const ckpt_value *v) { return objx_more(v) ? objx_more(v)->dict : NULL; }
-ckpt_value *ckpt_value_build_target(const ckpt_value *v) {
-    return objx_more(v) ? objx_more(v)->target : NULL;
-}
+ckpt_value *ckpt_value_obj_list(const ckpt_value *v) { return objx(v) ? objx(v)->list : NULL; }
+ckpt_value *ckpt_value_obj_dict(const ckpt_value *v) { return objx(v) ? objx(v)->dict : NULL; }
+ckpt_value *ckpt_value_build_target(const ckpt_value *v) { return objx(v) ? objx(v)->target : NULL; }
 
 const char *ckpt_value_class(const ckpt_value *v) {
-    const ckpt__objx *o = objx(v);
-    if (!o) return NULL;
-    const ckpt_value *c = o->callable;
+    if (!is_obj(v)) return NULL;
+    const ckpt_value *c = v->u.o.callable;
     if (!c || c->kind != CKPT_K_GLOBAL || !c->u.g.canonical) return NULL;
     const char *can = c->u.g.canonical;
     if (strcmp(can, "copyreg._reconstructor") == 0 || strcmp(can, "copyreg.__newobj__") == 0 ||
         strcmp(can, "copyreg.__newobj_ex__") == 0) {
-        const ckpt_value *a = o->args;
-        if (a && a->kind == CKPT_K_TUPLE && a->u.c.len > 0 && a->u.c.items[0]->kind == CKPT_K_GLOBAL &&
-            a->u.c.items[0]->u.g.canonical)
-            return a->u.c.items[0]->u.g.canonical;
+        const ckpt_value *a = v->u.o.args;
+        const ckpt_value *a0 = a && a->kind == CKPT_K_TUPLE && ckpt__c_len(a) > 0 ? ckpt__c_items(a)[0] : NULL;
+        if (a0 && a0->kind == CKPT_K_GLOBAL && a0->u.g.canonical) return a0->u.g.canonical;
     }
     return can;
 }
@@ -942,9 +1000,10 @@ ckpt_value *ckpt_value_attr(const ckpt_value *v, const char *name) {
         if (st->kind == CKPT_K_DICT) {
             ckpt_value *r = ckpt_dict_get(st, name);
             if (r) return r;
-        } else if (st->kind == CKPT_K_TUPLE && st->u.c.len == 2) {
-            ckpt_value *r = ckpt_dict_get(st->u.c.items[1], name); /* slots win, applied last */
-            if (!r) r = ckpt_dict_get(st->u.c.items[0], name);
+        } else if (st->kind == CKPT_K_TUPLE && ckpt__c_len(st) == 2) {
+            ckpt_value *const *it = ckpt__c_items(st);
+            ckpt_value *r = ckpt_dict_get(it[1], name); /* slots win, applied last */
+            if (!r) r = ckpt_dict_get(it[0], name);
             if (r) return r;
         }
     }
@@ -969,16 +1028,20 @@ int ckpt_value_buffer_readonly(const ckpt_value *v) {
     return v && v->kind == CKPT_K_BUFFER && (v->flags & CKPT__VF_READONLY) ? 1 : 0;
 }
 
+/* The payload lives in the object's extension, which every object that BUILD
+   was applied to has (the after_build hooks that attach payloads run then);
+   on an object without one (no state, kwargs, list, dict) nothing can be
+   allocated here (no graph) and the call is ignored. */
 void ckpt_value_set_payload(ckpt_value *v, uint64_t offset, uint64_t len) {
-    if (!v || v->kind != CKPT_K_OBJECT) return;
+    if (!is_obj(v) || !v->u.o.x) return;
     v->flags |= CKPT__VF_PAYLOAD;
-    v->u.o->pay_off = offset;
-    v->u.o->pay_len = len;
+    v->u.o.x->pay_off = offset;
+    v->u.o.x->pay_len = len;
 }
 int ckpt_value_payload(const ckpt_value *v, uint64_t *offset, uint64_t *len) {
-    if (!v || v->kind != CKPT_K_OBJECT || !(v->flags & CKPT__VF_PAYLOAD)) return 0;
-    if (offset) *offset = v->u.o->pay_off;
-    if (len) *len = v->u.o->pay_len;
+    if (!is_obj(v) || !(v->flags & CKPT__VF_PAYLOAD)) return 0;
+    if (offset) *offset = v->u.o.x->pay_off;
+    if (len) *len = v->u.o.x->pay_len;
     return 1;
 }
 
@@ -986,12 +1049,11 @@ int ckpt_value_payload(const ckpt_value *v, uint64_t *offset, uint64_t *len) {
 
 ckpt_value *ckpt_value_new_str(ckpt_graph *g, const char *s, size_t len) {
     if (!g || (!s && len)) return NULL;
-    ckpt_value *v = ckpt__g_node(g, CKPT_K_STR);
+    ckpt_value *v = ckpt__g_str(g, CKPT_K_STR, NULL, len);
     if (!v) return NULL;
     uint8_t *p = ckpt__g_copy(g, (const uint8_t *)s, len);
     if (!p) return NULL;
     v->u.s.p = p;
-    v->u.s.len = len;
     return v;
 }
 ckpt_value *ckpt_value_new_int(ckpt_graph *g, int64_t i) { return g ? ckpt__int_from_i64(g, i) : NULL; }

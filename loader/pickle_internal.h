@@ -17,20 +17,18 @@
 #define CKPT__VF_HASHED 4u     /* hash computed */
 #define CKPT__VF_UNHASHABLE 8u /* list/dict/... or a tuple holding one */
 #define CKPT__VF_PAYLOAD 16u   /* payload attached (OBJECT) */
-#define CKPT__VF_ARENA 32u     /* container: items in arena memory (ckpt__g_arena), not a block */
+#define CKPT__VF_TRIM 32u      /* LIST/DICT/SET/FROZENSET/TUPLE: item block listed in graph->trim */
+#define CKPT__VF_INLINE 64u    /* TUPLE: items right after the header, length in n32 (fixed size) */
+#define CKPT__VF_LONG 128u     /* STR/BYTES/BYTEARRAY: length in u.s.len (> UINT32_MAX), else in n32 */
 
-/* the rarely used parts of an object, made when one is first set */
-typedef struct ckpt__objx_more {
+/* The parts of an object most objects never use (a REDUCE/NEWOBJ without
+   state), made when one is first set (arena memory, zeroed). */
+typedef struct ckpt__objx {
+    ckpt_value **states;     /* BUILD states in order */
+    uint32_t nstates, capstates;
     ckpt_value *kwargs;      /* NEWOBJ_EX */
     ckpt_value *list, *dict; /* APPEND(S) / SETITEM(S) made on the object */
     ckpt_value *target;      /* BUILD_ONLY: the value BUILD was applied to */
-} ckpt__objx_more;
-
-typedef struct ckpt__objx {
-    ckpt_value *callable, *args;
-    ckpt_value **states;
-    uint32_t nstates, capstates;
-    ckpt__objx_more *more;   /* NULL: no kwargs, list, dict, target */
     uint64_t pay_off, pay_len;
 } ckpt__objx;
 
@@ -41,9 +39,12 @@ typedef struct ckpt__cindex {
 } ckpt__cindex;
 
 /* Nodes are allocated with the size their kind needs (16-byte header + 8 for
-   a float or small int, + 16 for str/bytes, + 32 for containers): big graphs
-   are dominated by node memory (first-touch page faults).  Only the union
-   member of the node's kind may be touched. */
+   a float, small int, str/bytes (pointer; length in n32) or PERSID, + 24 for
+   an object, + 8 per item for a tuple of up to CKPT__TUPLE_INLINE_MAX items
+   (inline), + 32 for other containers): big graphs are dominated by node
+   memory (first-touch page faults).  Only the union member of the node's kind
+   may be touched, and tuples / strings only through ckpt__c_len/ckpt__c_items
+   and ckpt__s_len. */
 struct ckpt_value {
     uint8_t kind;
     uint8_t call;   /* ckpt_call_kind (OBJECT) */
@@ -51,7 +52,7 @@ struct ckpt_value {
     uint8_t iblen;  /* INT (small): minimal two's complement length */
     uint32_t hash;
     uint32_t id;
-    uint32_t spare_;
+    uint32_t n32;   /* inline TUPLE: length; STR/BYTES/BYTEARRAY without CKPT__VF_LONG: length */
     union {
         int b;
         struct {
@@ -65,9 +66,9 @@ struct ckpt_value {
         double f;
         struct {
             const uint8_t *p;
-            size_t len;
+            size_t len; /* only with CKPT__VF_LONG (32-byte node) */
         } s;
-        struct {
+        struct {        /* not for inline tuples (their items follow the header) */
             ckpt_value **items; /* DICT: key, value, key, value ... */
             size_t len;         /* items (DICT: pairs) */
             size_t cap;         /* allocated item slots */
@@ -77,7 +78,10 @@ struct ckpt_value {
             const char *module, *name, *canonical;
             int32_t ext;
         } g;
-        ckpt__objx *o;
+        struct {
+            ckpt_value *callable, *args;
+            ckpt__objx *x; /* NULL until a state, kwargs, list, dict, target or payload is set */
+        } o;
         ckpt_value *pid;
         struct {
             size_t index;
@@ -97,6 +101,9 @@ struct ckpt_graph {
     uint8_t *chunk;         /* current node chunk (bump allocation) */
     size_t chunk_left;      /* bytes */
     void *mchunks;          /* mmap'd node chunks (default allocator only) */
+    uint64_t chunk_nodes;   /* nnodes when the chunks were last trimmed (chunk sizes grow from there) */
+    ckpt_value **trim;      /* containers whose item block is big (trimmed to size after a load) */
+    size_t ntrim, captrim;
     int limit_hit;          /* last failed allocation was refused by max_memory */
     ckpt_value *none_node, *true_node, *false_node, *empty_tuple;
     ckpt_value *small_ints[256]; /* 0..255 made once (like CPython's small int cache) */
@@ -130,11 +137,11 @@ CKPT__ALWAYS_INLINE size_t ckpt__node_size(ckpt_kind kind) {
     case CKPT_K_NONE:
     case CKPT_K_BOOL:
     case CKPT_K_FLOAT:
-    case CKPT_K_OBJECT:
-    case CKPT_K_PERSID: return hdr + 8;
-    case CKPT_K_STR:
+    case CKPT_K_PERSID:
+    case CKPT_K_STR: /* short form (ckpt__g_str) */
     case CKPT_K_BYTES:
-    case CKPT_K_BYTEARRAY: return hdr + sizeof v->u.s;
+    case CKPT_K_BYTEARRAY: return hdr + 8;
+    case CKPT_K_OBJECT: return hdr + sizeof v->u.o;
     case CKPT_K_GLOBAL: return (hdr + sizeof v->u.g + 7) & ~(size_t)7;
     case CKPT_K_BUFFER: return hdr + sizeof v->u.buf;
     default: return hdr + sizeof v->u.c;
@@ -143,8 +150,7 @@ CKPT__ALWAYS_INLINE size_t ckpt__node_size(ckpt_kind kind) {
 
 /* a zeroed node of the kind's size with the next id: inline bump allocation
    from the current chunk, ckpt__g_node_sized when it is used up */
-CKPT__ALWAYS_INLINE ckpt_value *ckpt__g_node(ckpt_graph *g, ckpt_kind kind) {
-    size_t size = ckpt__node_size(kind);
+CKPT__ALWAYS_INLINE ckpt_value *ckpt__g_node_n(ckpt_graph *g, ckpt_kind kind, size_t size) {
     if (g->chunk_left >= size && g->nnodes < UINT32_MAX - 1) {
         ckpt_value *v = (ckpt_value *)g->chunk;
         g->chunk += size;
@@ -156,6 +162,47 @@ CKPT__ALWAYS_INLINE ckpt_value *ckpt__g_node(ckpt_graph *g, ckpt_kind kind) {
     }
     return ckpt__g_node_sized(g, kind, size);
 }
+CKPT__ALWAYS_INLINE ckpt_value *ckpt__g_node(ckpt_graph *g, ckpt_kind kind) {
+    return ckpt__g_node_n(g, kind, ckpt__node_size(kind));
+}
+
+/* Tuples of up to this many items are one node with the items inline
+   (CKPT__VF_INLINE, never grown); longer ones have a separate item block. */
+#define CKPT__TUPLE_INLINE_MAX 64
+
+/* items / length of any container (inline tuples included) */
+CKPT__ALWAYS_INLINE size_t ckpt__c_len(const ckpt_value *v) {
+    return (v->flags & CKPT__VF_INLINE) ? v->n32 : v->u.c.len;
+}
+CKPT__ALWAYS_INLINE ckpt_value **ckpt__c_items(const ckpt_value *v) {
+    return (v->flags & CKPT__VF_INLINE) ? (ckpt_value **)(void *)((uint8_t *)(uintptr_t)v + offsetof(ckpt_value, u))
+                                        : v->u.c.items;
+}
+/* a tuple of n items copied from items (n <= CKPT__TUPLE_INLINE_MAX: inline) */
+ckpt_value *ckpt__g_tuple(ckpt_graph *g, ckpt_value *const *items, size_t n);
+
+/* length of a STR / BYTES / BYTEARRAY node */
+CKPT__ALWAYS_INLINE size_t ckpt__s_len(const ckpt_value *v) {
+    return (v->flags & CKPT__VF_LONG) ? v->u.s.len : v->n32;
+}
+/* STR / BYTES / BYTEARRAY node of length len pointing at p (24 bytes; 32 when
+   len does not fit 32 bits) */
+CKPT__ALWAYS_INLINE ckpt_value *ckpt__g_str(ckpt_graph *g, ckpt_kind kind, const uint8_t *p, size_t len) {
+    const size_t hdr = offsetof(ckpt_value, u);
+    int lng = (uint64_t)len > UINT32_MAX;
+    ckpt_value *v = ckpt__g_node_n(g, kind, lng ? hdr + 16 : hdr + 8);
+    if (!v) return NULL;
+    v->u.s.p = p;
+    if (lng) {
+        v->flags |= CKPT__VF_LONG;
+        v->u.s.len = len;
+    } else {
+        v->n32 = (uint32_t)len;
+    }
+    return v;
+}
+/* the object's extension (made on first need); NULL when out of memory */
+ckpt__objx *ckpt__objx_get(ckpt_graph *g, ckpt_value *obj);
 /* Bump memory from the node chunks, 8-aligned, never freed or grown on its
    own (released with the graph; up to 1 KB, bigger requests fall back to
    ckpt__g_alloc). */
@@ -167,12 +214,14 @@ void *ckpt__g_arena(ckpt_graph *g, size_t n);
 /* copy bytes into the graph (NUL-terminated for convenience; arena memory) */
 uint8_t *ckpt__g_copy(ckpt_graph *g, const uint8_t *p, size_t n);
 
+/* After a load: big containers' item blocks cut to their length, and the
+   unused whole pages of the current mmap'd node chunk unmapped (later nodes
+   start new chunks, small again).  Best effort: nothing fails. */
+void ckpt__g_trim(ckpt_graph *g);
+
 /* containers; CKPT_E_NOMEM / CKPT_E_LIMIT on failure */
 ckpt_status ckpt__c_append(ckpt_graph *g, ckpt_value *c, ckpt_value *item);
 ckpt_status ckpt__c_reserve(ckpt_graph *g, ckpt_value *c, size_t extra);
-/* room for exactly n items in an empty container that is unlikely to grow
-   (tuples): small ones take arena memory (copied to a block if they grow) */
-ckpt_status ckpt__c_init_fixed(ckpt_graph *g, ckpt_value *c, size_t n);
 /* dict set with Python key equality; CKPT_E_TYPE for an unhashable key */
 ckpt_status ckpt__dict_set(ckpt_graph *g, ckpt_value *d, ckpt_value *k, ckpt_value *v);
 /* set add with Python equality (duplicates dropped) */

@@ -162,7 +162,10 @@ CKPT__ALWAYS_INLINE ckpt_status push(machine *m, ckpt_value *v) {
     return push_slow(m, v);
 }
 
+/* pop / top / pop_mark set their output on failure too (NULL / 0): gcc cannot
+   see that fail() returns non-zero, and nothing reads a stale value */
 static ckpt_status pop(machine *m, ckpt_value **out) {
+    *out = NULL;
     if (m->sp <= cur_mark(m))
         return fail(m, CKPT_E_STACK, m->nmarks ? "no value on the stack above the last MARK"
                                                : "stack underflow");
@@ -171,6 +174,7 @@ static ckpt_status pop(machine *m, ckpt_value **out) {
 }
 
 static ckpt_status top(machine *m, ckpt_value **out) {
+    *out = NULL;
     if (m->sp <= cur_mark(m))
         return fail(m, CKPT_E_STACK, m->nmarks ? "no value on the stack above the last MARK"
                                                : "stack is empty");
@@ -180,6 +184,7 @@ static ckpt_status top(machine *m, ckpt_value **out) {
 
 /* Items since the last MARK: stack[*first .. sp); the mark is removed and sp reset by caller. */
 static ckpt_status pop_mark(machine *m, size_t *first) {
+    *first = 0;
     if (!m->nmarks) return fail(m, CKPT_E_MARK, "no MARK on the stack");
     *first = m->marks[--m->nmarks];
     return CKPT_OK;
@@ -188,7 +193,7 @@ static ckpt_status pop_mark(machine *m, size_t *first) {
 /* ---------------------------------------------------------------- values */
 
 static ckpt_value *new_str_node(machine *m, ckpt_kind kind, const uint8_t *p, size_t n, int may_borrow) {
-    ckpt_value *v = ckpt__g_node(m->g, kind);
+    ckpt_value *v = ckpt__g_str(m->g, kind, NULL, n);
     if (!v) return NULL;
     if (may_borrow && m->borrow) {
         /* windowed input: bytes (array data, numpy scalars) point into the
@@ -203,7 +208,6 @@ static ckpt_value *new_str_node(machine *m, ckpt_kind kind, const uint8_t *p, si
         if (!c) return NULL;
         v->u.s.p = c;
     }
-    v->u.s.len = n;
     return v;
 }
 
@@ -213,7 +217,7 @@ static ckpt_value *latin1_str(machine *m, const uint8_t *p, size_t n, int may_bo
     for (size_t i = 0; i < n; i++) hi += p[i] >> 7;
     if (!hi) return new_str_node(m, CKPT_K_STR, p, n, may_borrow);
     if (n > SIZE_MAX / 2) return NULL;
-    ckpt_value *v = ckpt__g_node(m->g, CKPT_K_STR);
+    ckpt_value *v = ckpt__g_str(m->g, CKPT_K_STR, NULL, n + hi);
     uint8_t *d = v ? ckpt__g_alloc(m->g, n + hi + 1) : NULL;
     if (!d) return NULL;
     size_t o = 0;
@@ -224,9 +228,8 @@ static ckpt_value *latin1_str(machine *m, const uint8_t *p, size_t n, int may_bo
             d[o++] = (uint8_t)(0x80 | (p[i] & 0x3f));
         }
     }
-    d[o] = 0;
+    d[o] = 0; /* o == n + hi */
     v->u.s.p = d;
-    v->u.s.len = o;
     return v;
 }
 
@@ -361,6 +364,7 @@ static ckpt_status op_unicode(machine *m) {
 
 /* Decimal text (optional sign) -> int node; big values exact. */
 static ckpt_status parse_decimal(machine *m, const uint8_t *s, size_t n, ckpt_value **out) {
+    *out = NULL; /* also on failure */
     size_t i = 0;
     while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
     while (n > i && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) n--;
@@ -563,17 +567,14 @@ static ckpt_status read_global_text(machine *m, ckpt_value **out) {
     return CKPT_OK;
 }
 
-static ckpt__objx *new_objx(machine *m, ckpt_value **node, ckpt_call_kind call) {
+/* an OBJECT node (callable and args in the node; the extension made on first need) */
+static ckpt_value *new_obj(machine *m, ckpt_call_kind call, ckpt_value *callable, ckpt_value *args) {
     ckpt_value *v = ckpt__g_node(m->g, CKPT_K_OBJECT);
-    /* bump memory next to the nodes (never freed or grown on its own): no
-       block header and no allocator call per object */
-    ckpt__objx *o = v ? ckpt__g_arena(m->g, sizeof *o) : NULL;
-    if (!o) return NULL;
-    memset(o, 0, sizeof *o);
-    v->u.o = o;
+    if (!v) return NULL;
     v->call = (uint8_t)call;
-    *node = v;
-    return o;
+    v->u.o.callable = callable;
+    v->u.o.args = args;
+    return v;
 }
 
 /* &m->stack[i]; NULL while no stack was ever allocated (NULL + 0 is UB) */
@@ -581,12 +582,7 @@ static ckpt_value **stack_at(machine *m, size_t i) { return m->stack ? m->stack 
 
 static ckpt_value *tuple_from(machine *m, ckpt_value **items, size_t n) {
     if (n == 0) return m->g->empty_tuple;
-    if (n > m->g->limits.max_container) return NULL;
-    ckpt_value *t = ckpt__g_node(m->g, CKPT_K_TUPLE);
-    if (!t || ckpt__c_init_fixed(m->g, t, n) != CKPT_OK) return NULL;
-    memcpy(t->u.c.items, items, n * sizeof *items);
-    t->u.c.len = n;
-    return t;
+    return ckpt__g_tuple(m->g, items, n);
 }
 
 static ckpt_status container_fail(machine *m, ckpt_status s, const char *what) {
@@ -606,22 +602,14 @@ static ckpt_status add_pairs(machine *m, ckpt_value *d, ckpt_value **items, size
     return CKPT_OK;
 }
 
-/* the object's rarely used parts (arena memory, zeroed), made on first need */
-static ckpt__objx_more *obj_more(machine *m, ckpt__objx *o) {
-    if (!o->more) {
-        o->more = ckpt__g_arena(m->g, sizeof *o->more);
-        if (o->more) memset(o->more, 0, sizeof *o->more);
-    }
-    return o->more;
-}
 static ckpt_value *obj_list(machine *m, ckpt_value *obj) {
-    ckpt__objx_more *x = obj_more(m, obj->u.o);
+    ckpt__objx *x = ckpt__objx_get(m->g, obj);
     if (!x) return NULL;
     if (!x->list) x->list = ckpt__g_node(m->g, CKPT_K_LIST);
     return x->list;
 }
 static ckpt_value *obj_dict(machine *m, ckpt_value *obj) {
-    ckpt__objx_more *x = obj_more(m, obj->u.o);
+    ckpt__objx *x = ckpt__objx_get(m->g, obj);
     if (!x) return NULL;
     if (!x->dict) x->dict = ckpt__g_node(m->g, CKPT_K_DICT);
     return x->dict;
@@ -659,15 +647,15 @@ static ckpt_status op_build(machine *m) {
     if (st) return st;
     if ((st = top(m, &inst))) return st;
     if (inst->kind != CKPT_K_OBJECT) {
-        ckpt_value *w;
-        ckpt__objx *o = new_objx(m, &w, CKPT_CALL_BUILD_ONLY);
-        ckpt__objx_more *x = o ? obj_more(m, o) : NULL;
+        ckpt_value *w = new_obj(m, CKPT_CALL_BUILD_ONLY, NULL, NULL);
+        ckpt__objx *x = w ? ckpt__objx_get(m->g, w) : NULL;
         if (!x) return nomem(m);
         x->target = inst;
         m->stack[m->sp - 1] = w;
         inst = w;
     }
-    ckpt__objx *o = inst->u.o;
+    ckpt__objx *o = ckpt__objx_get(m->g, inst);
+    if (!o) return nomem(m);
     if (o->nstates == o->capstates) {
         if (o->capstates > UINT32_MAX / 2)
             return fail(m, CKPT_E_LIMIT, "more than %u BUILD states on one object", (unsigned)o->capstates);
@@ -699,13 +687,10 @@ static ckpt_status op_call(machine *m, ckpt_call_kind call) {
     if (call == CKPT_CALL_NEWOBJ_EX && (st = pop(m, &kwargs))) return st;
     if ((st = pop(m, &args))) return st;
     if ((st = pop(m, &callable))) return st;
-    ckpt_value *v;
-    ckpt__objx *o = new_objx(m, &v, call);
-    if (!o) return nomem(m);
-    o->callable = callable;
-    o->args = args;
+    ckpt_value *v = new_obj(m, call, callable, args);
+    if (!v) return nomem(m);
     if (kwargs) {
-        ckpt__objx_more *x = obj_more(m, o);
+        ckpt__objx *x = ckpt__objx_get(m->g, v);
         if (!x) return nomem(m);
         x->kwargs = kwargs;
     }
@@ -982,11 +967,8 @@ ckpt_status ckpt__pickle_load_windowed(ckpt_graph *g, const uint8_t *buf, size_t
                 if ((st = add_pairs(m, v, items, n))) break;
             } else { /* OBJ */
                 if (n == 0) { st = fail(m, CKPT_E_STACK, "OBJ without a class after MARK"); break; }
-                ckpt__objx *o = new_objx(m, &v, CKPT_CALL_OBJ);
-                if (!o) { st = nomem(m); break; }
-                o->callable = items[0];
-                o->args = tuple_from(m, items + 1, n - 1);
-                if (!o->args) { st = nomem(m); break; }
+                v = new_obj(m, CKPT_CALL_OBJ, items[0], NULL); /* ids: the object before its args */
+                if (!v || !(v->u.o.args = tuple_from(m, items + 1, n - 1))) { st = nomem(m); break; }
             }
             st = push(m, v);
             break;
@@ -1097,12 +1079,12 @@ ckpt_status ckpt__pickle_load_windowed(ckpt_graph *g, const uint8_t *buf, size_t
                           ckpt_kind_name((ckpt_kind)a->kind), ckpt_kind_name((ckpt_kind)b->kind));
                 break;
             }
-            if (memchr(a->u.s.p, 0, a->u.s.len) || memchr(b->u.s.p, 0, b->u.s.len)) {
+            if (memchr(a->u.s.p, 0, ckpt__s_len(a)) || memchr(b->u.s.p, 0, ckpt__s_len(b))) {
                 notify_global(m, NULL, NULL);
                 st = fail(m, CKPT_E_FORMAT, "STACK_GLOBAL name contains a NUL byte");
                 break;
             }
-            v = new_global(m, a->u.s.p, a->u.s.len, b->u.s.p, b->u.s.len);
+            v = new_global(m, a->u.s.p, ckpt__s_len(a), b->u.s.p, ckpt__s_len(b));
             if (!v) { st = nomem(m); break; }
             notify_global(m, v->u.g.module, v->u.g.name);
             st = push(m, v);
@@ -1117,11 +1099,8 @@ ckpt_status ckpt__pickle_load_windowed(ckpt_graph *g, const uint8_t *buf, size_t
             if ((st = pop_mark(m, &first))) break;
             size_t n = m->sp - first;
             m->sp = first;
-            ckpt__objx *o = new_objx(m, &v, CKPT_CALL_INST);
-            if (!o) { st = nomem(m); break; }
-            o->callable = cls;
-            o->args = tuple_from(m, stack_at(m, first), n);
-            if (!o->args) { st = nomem(m); break; }
+            v = new_obj(m, CKPT_CALL_INST, cls, NULL); /* ids: the object before its args */
+            if (!v || !(v->u.o.args = tuple_from(m, stack_at(m, first), n))) { st = nomem(m); break; }
             st = push(m, v);
             break;
         }
@@ -1170,6 +1149,7 @@ done:
     ckpt__g_free(g, m->marks);
     for (size_t b = 0; b < m->memo_blocks; b++) ckpt__g_free(g, m->memo[b]);
     ckpt__g_free(g, m->memo);
+    ckpt__g_trim(g);
     if (st == CKPT_OK) ckpt_error_clear(err);
     return st;
 }
