@@ -368,12 +368,9 @@ ckpt_status ckpt__file_add_array(ckpt_file *f, const char *path, const ckpt_valu
             st *= shape[k] ? (uint64_t)shape[k] : 1;
         }
     }
-    a->dtype = (ckpt_dtype_info *)dtype; /* lifetime managed by whoever made it */
-    a->info.path = a->path;
+    /* a->path/shape/strides/dtype are info's own pointers (loader_internal.h) */
     a->info.value = value;
-    a->info.dtype = dtype;
-    a->info.shape = a->shape;
-    a->info.strides = a->strides;
+    a->info.dtype = dtype; /* lifetime managed by whoever made it */
     a->info.nelems = nelems;
     a->info.nbytes = nbytes;
     a->info.fortran = ndim > 1 && nelems > 1 &&

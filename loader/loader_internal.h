@@ -18,6 +18,7 @@
 #include "ckpt/ckpt_file.h"
 #include "ckpt/ckpt_pickle.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* ---- memory (loader/alloc.c) ---- */
@@ -56,11 +57,20 @@ typedef struct ckpt__array ckpt__array;
 typedef ckpt_status (*ckpt__resolve_fn)(ckpt_file *f, ckpt__array *a, ckpt_error *err);
 
 struct ckpt__array {
-    ckpt_array_info info;       /* public view; pointers below back it */
-    ckpt_dtype_info *dtype;     /* owned by the file (f->alloc) or static */
-    int64_t *shape;             /* ndim entries, owned */
-    int64_t *strides;           /* ndim entries, owned, bytes */
-    char *path;                 /* owned */
+    /* The public view.  path, dtype, shape and strides are also named here as
+       writable pointers: the anonymous struct overlays the first members of
+       ckpt_array_info (offsets checked below), so they are stored once. */
+    union {
+        ckpt_array_info info;
+        struct {
+            char *path;                 /* in the file's meta blocks (array_table.c) */
+            const ckpt_value *value_;   /* = info.value */
+            ckpt_dtype_info *dtype;     /* owned by the file (graph arena) or static */
+            uint32_t ndim_;             /* = info.ndim */
+            int64_t *shape;             /* ndim entries, meta blocks */
+            int64_t *strides;           /* ndim entries, meta blocks, bytes */
+        };
+    };
     /* data source, interpreted by `resolve` (generic default: see below) */
     const uint8_t *src;         /* bytes of the data if known (into map/owned buffer) */
     uint64_t src_len;           /* bytes available at src (bound for strides) */
@@ -71,6 +81,13 @@ struct ckpt__array {
     void *copy;                 /* aligned copy, if one was made (ckpt__aligned_free) */
     const void *data;           /* resolved pointer */
 };
+_Static_assert(offsetof(ckpt__array, path) == offsetof(ckpt__array, info.path) &&
+                   offsetof(ckpt__array, value_) == offsetof(ckpt__array, info.value) &&
+                   offsetof(ckpt__array, dtype) == offsetof(ckpt__array, info.dtype) &&
+                   offsetof(ckpt__array, ndim_) == offsetof(ckpt__array, info.ndim) &&
+                   offsetof(ckpt__array, shape) == offsetof(ckpt__array, info.shape) &&
+                   offsetof(ckpt__array, strides) == offsetof(ckpt__array, info.strides),
+               "ckpt__array: the private names must overlay ckpt_array_info");
 
 /* Most memory the xz/lzma decoders may take (their dictionary is declared by
    the stream: a raw .lzma header can ask for 4 GiB in 13 bytes).  xz -9e

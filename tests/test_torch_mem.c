@@ -11,6 +11,7 @@
  *    the same bytes.
  *  - CKPT_OPEN_NO_MMAP and ckpt_open_memory: the buffer is untouched (every
  *    page still present, bytes unchanged), and the same checks pass.
+ *  - An array record does not store path/dtype/shape/strides twice.
  *  - The torch storage table is released at the end of the open when no
  *    tensor needs it later (every record stored in place and aligned); it is
  *    kept when compressed or unaligned records are inflated / copied on first
@@ -178,6 +179,10 @@ static void storage_table(const char *name, int kept) {
 
 int main(int argc, char **argv) {
     tu_init(argc, argv);
+    /* an array record is the public info plus its private source/resolve
+       part (8 words): path, dtype, shape and strides are not stored twice */
+    CHECKF(sizeof(ckpt__array) <= sizeof(ckpt_array_info) + 8 * sizeof(void *),
+           "array record of %zu bytes (info %zu)", sizeof(ckpt__array), sizeof(ckpt_array_info));
     /* zip archives: stored aligned, deflated, stored unaligned, ZIP64, TorchScript */
     fixture("sd_linear.pt", 1, 1);
     fixture("sd_conv.pt", 1, 1);
