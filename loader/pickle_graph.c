@@ -168,6 +168,7 @@ uint8_t *ckpt__g_copy(ckpt_graph *g, const uint8_t *p, size_t n) {
 
 #define NODE_HDR offsetof(ckpt_value, u)
 _Static_assert(offsetof(ckpt_value, u) + 8 == CKPT__NODE_SMALL, "small node size");
+_Static_assert(offsetof(ckpt_value, u.o.args) == offsetof(ckpt_value, u.ox.args_), "object args slot");
 #define CHUNK_MIN ((size_t)16 << 10)
 #define ARENA_MAX ((size_t)1 << 10) /* ckpt__g_arena: bigger requests are separate blocks */
 #define CHUNK_MAX ((size_t)16 << 20)
@@ -254,7 +255,6 @@ void ckpt__g_trim(ckpt_graph *g) {
         }
     }
     g->ntrim = 0;
-    g->limit_hit = 0;
 #ifdef CKPT_HAVE_MMAP_CHUNKS
     /* the current chunk, if it is the newest mapping: unmap its untouched whole pages */
     mchunk *mc = g->mchunks;
@@ -680,28 +680,29 @@ ckpt_value *ckpt__g_tuple(ckpt_graph *g, ckpt_value *const *items, size_t n) {
         t->flags |= CKPT__VF_INLINE;
         t->n32 = (uint32_t)n;
     } else {
+        uint64_t bytes;
+        if (!ckpt__mul_ok(n, sizeof(ckpt_value *), &bytes) || bytes > SIZE_MAX) return NULL;
         t = ckpt__g_node(g, CKPT_K_TUPLE);
         if (!t) return NULL;
-        ckpt_status st = ckpt__c_reserve(g, t, n);
-        if (st != CKPT_OK) {
-            if (st == CKPT_E_LIMIT) g->limit_hit = 1; /* n <= max_container: the memory limit */
-            return NULL;
-        }
-        t->u.c.len = n;
+        t->u.c.items = ckpt__g_alloc(g, (size_t)bytes); /* exactly n: tuples never grow */
+        if (!t->u.c.items) return NULL;
+        t->u.c.len = t->u.c.cap = n;
     }
     if (n) memcpy(ckpt__c_items(t), items, n * sizeof *items);
     return t;
 }
 
 ckpt__objx *ckpt__objx_get(ckpt_graph *g, ckpt_value *obj) {
-    if (!obj->u.o.x) {
+    if (!(obj->flags & CKPT__VF_EXT)) {
         /* bump memory next to the nodes: no block header, no allocator call */
         ckpt__objx *x = ckpt__g_arena(g, sizeof *x);
         if (!x) return NULL;
         memset(x, 0, sizeof *x);
-        obj->u.o.x = x;
+        x->callable = obj->u.o.callable;
+        obj->u.ox.x = x;
+        obj->flags |= CKPT__VF_EXT;
     }
-    return obj->u.o.x;
+    return obj->u.ox.x;
 }
 
 ckpt_status ckpt__c_append(ckpt_graph *g, ckpt_value *c, ckpt_value *item) {
@@ -957,11 +958,11 @@ int32_t ckpt_value_ext_code(const ckpt_value *v) {
 
 static int is_obj(const ckpt_value *v) { return v && v->kind == CKPT_K_OBJECT; }
 /* the object's extension, or NULL (not an object, or nothing rarely used set) */
-static const ckpt__objx *objx(const ckpt_value *v) { return is_obj(v) ? v->u.o.x : NULL; }
+static const ckpt__objx *objx(const ckpt_value *v) { return is_obj(v) ? ckpt__objx_of(v) : NULL; }
 ckpt_call_kind ckpt_value_call_kind(const ckpt_value *v) {
     return is_obj(v) ? (ckpt_call_kind)v->call : CKPT_CALL_REDUCE;
 }
-ckpt_value *ckpt_value_callable(const ckpt_value *v) { return is_obj(v) ? v->u.o.callable : NULL; }
+ckpt_value *ckpt_value_callable(const ckpt_value *v) { return is_obj(v) ? ckpt__obj_callable(v) : NULL; }
 ckpt_value *ckpt_value_args(const ckpt_value *v) { return is_obj(v) ? v->u.o.args : NULL; }
 ckpt_value *ckpt_value_kwargs(const ckpt_value *v) { return objx(v) ? objx(v)->kwargs : NULL; }
 ckpt_value *ckpt_value_state(const ckpt_value *v) {
@@ -979,7 +980,7 @@ ckpt_value *ckpt_value_build_target(const ckpt_value *v) { return objx(v) ? objx
 
 const char *ckpt_value_class(const ckpt_value *v) {
     if (!is_obj(v)) return NULL;
-    const ckpt_value *c = v->u.o.callable;
+    const ckpt_value *c = ckpt__obj_callable(v);
     if (!c || c->kind != CKPT_K_GLOBAL || !c->u.g.canonical) return NULL;
     const char *can = c->u.g.canonical;
     if (strcmp(can, "copyreg._reconstructor") == 0 || strcmp(can, "copyreg.__newobj__") == 0 ||
@@ -1033,15 +1034,16 @@ int ckpt_value_buffer_readonly(const ckpt_value *v) {
    on an object without one (no state, kwargs, list, dict) nothing can be
    allocated here (no graph) and the call is ignored. */
 void ckpt_value_set_payload(ckpt_value *v, uint64_t offset, uint64_t len) {
-    if (!is_obj(v) || !v->u.o.x) return;
+    ckpt__objx *x = is_obj(v) ? ckpt__objx_of(v) : NULL;
+    if (!x) return;
     v->flags |= CKPT__VF_PAYLOAD;
-    v->u.o.x->pay_off = offset;
-    v->u.o.x->pay_len = len;
+    x->pay_off = offset;
+    x->pay_len = len;
 }
 int ckpt_value_payload(const ckpt_value *v, uint64_t *offset, uint64_t *len) {
     if (!is_obj(v) || !(v->flags & CKPT__VF_PAYLOAD)) return 0;
-    if (offset) *offset = v->u.o.x->pay_off;
-    if (len) *len = v->u.o.x->pay_len;
+    if (offset) *offset = ckpt__objx_of(v)->pay_off;
+    if (len) *len = ckpt__objx_of(v)->pay_len;
     return 1;
 }
 

@@ -18,12 +18,15 @@
 #define CKPT__VF_UNHASHABLE 8u /* list/dict/... or a tuple holding one */
 #define CKPT__VF_PAYLOAD 16u   /* payload attached (OBJECT) */
 #define CKPT__VF_TRIM 32u      /* LIST/DICT/SET/FROZENSET/TUPLE: item block listed in graph->trim */
+/* per-kind bits (the same bit means different things for different kinds) */
 #define CKPT__VF_INLINE 64u    /* TUPLE: items right after the header, length in n32 (fixed size) */
+#define CKPT__VF_EXT 64u       /* OBJECT: u.ox.x (the extension, holding the callable) replaces u.o.callable */
 #define CKPT__VF_LONG 128u     /* STR/BYTES/BYTEARRAY: length in u.s.len (> UINT32_MAX), else in n32 */
 
 /* The parts of an object most objects never use (a REDUCE/NEWOBJ without
    state), made when one is first set (arena memory, zeroed). */
 typedef struct ckpt__objx {
+    ckpt_value *callable;    /* moved here from the node when the extension is made */
     ckpt_value **states;     /* BUILD states in order */
     uint32_t nstates, capstates;
     ckpt_value *kwargs;      /* NEWOBJ_EX */
@@ -39,7 +42,7 @@ typedef struct ckpt__cindex {
 } ckpt__cindex;
 
 /* Nodes are allocated with the size their kind needs (16-byte header + 8 for
-   a float, small int, str/bytes (pointer; length in n32) or PERSID, + 24 for
+   a float, small int, str/bytes (pointer; length in n32) or PERSID, + 16 for
    an object, + 8 per item for a tuple of up to CKPT__TUPLE_INLINE_MAX items
    (inline), + 32 for other containers): big graphs are dominated by node
    memory (first-touch page faults).  Only the union member of the node's kind
@@ -78,10 +81,13 @@ struct ckpt_value {
             const char *module, *name, *canonical;
             int32_t ext;
         } g;
-        struct {
+        struct {                   /* OBJECT without CKPT__VF_EXT */
             ckpt_value *callable, *args;
-            ckpt__objx *x; /* NULL until a state, kwargs, list, dict, target or payload is set */
         } o;
+        struct {                   /* OBJECT with CKPT__VF_EXT (made when a state, kwargs, */
+            ckpt__objx *x;         /* list, dict or target is first set); args stay in u.o.args */
+            ckpt_value *args_;
+        } ox;
         ckpt_value *pid;
         struct {
             size_t index;
@@ -203,6 +209,13 @@ CKPT__ALWAYS_INLINE ckpt_value *ckpt__g_str(ckpt_graph *g, ckpt_kind kind, const
 }
 /* the object's extension (made on first need); NULL when out of memory */
 ckpt__objx *ckpt__objx_get(ckpt_graph *g, ckpt_value *obj);
+/* an object's extension or NULL, and its callable */
+CKPT__ALWAYS_INLINE ckpt__objx *ckpt__objx_of(const ckpt_value *obj) {
+    return (obj->flags & CKPT__VF_EXT) ? obj->u.ox.x : NULL;
+}
+CKPT__ALWAYS_INLINE ckpt_value *ckpt__obj_callable(const ckpt_value *obj) {
+    return (obj->flags & CKPT__VF_EXT) ? obj->u.ox.x->callable : obj->u.o.callable;
+}
 /* Bump memory from the node chunks, 8-aligned, never freed or grown on its
    own (released with the graph; up to 1 KB, bigger requests fall back to
    ckpt__g_alloc). */

@@ -10,8 +10,8 @@
  * the pickle semantics ckpt documents (ckpt_pickle.h): calls and BUILD are
  * recorded, not run, so APPEND/SETITEM on an object and BUILD on a list are
  * inert records (Python would call methods that the made-up classes m.* lack).
- * Every check except the memory bound also passes with the layout before this
- * file (the accessors' behaviour did not change):
+ * Every check except the memory bound and the ignored payload on an object
+ * without state also passes with the layout before this file:
  *   - tuples made by EMPTY_TUPLE, TUPLE1-3, TUPLE with 6, 64 (the largest
  *     inline tuple) and 65 items (a separate item block), as object args,
  *     dict keys (hash + equality) and frozenset items;
@@ -24,7 +24,7 @@
  *   - a torch 1.13 style state_dict of 20 000 entries (protocol 2, the opcodes
  *     torch.save writes: a persistent-id 5-tuple, size/stride 1-tuples, an
  *     OrderedDict() REDUCE and a _rebuild_tensor_v2 REDUCE of a 6-tuple per
- *     entry): 9 nodes per entry and graph memory below 400 bytes per entry.
+ *     entry): 9 nodes per entry and graph memory below 360 bytes per entry.
  *     The layout before this file (56-byte 1-tuples, 96-byte 6-tuples,
  *     80-byte objects, 32-byte strings, an index at load factor 1/2) took
  *     544 bytes of nodes per entry plus 16 of dict items and 26 of index.
@@ -206,10 +206,13 @@ static void check_shapes(void) {
         CHECK(ckpt_value_kwargs(o) == NULL && ckpt_value_obj_list(o) == NULL &&
               ckpt_value_obj_dict(o) == NULL && ckpt_value_build_target(o) == NULL);
         CHECK(!ckpt_value_payload(o, NULL, NULL));
+        ckpt_value_set_payload(o, 1, 2); /* no BUILD state (no extension): ignored, as documented */
+        CHECK(!ckpt_value_payload(o, NULL, NULL));
         CHECK(ckpt_value_attr(o, "a") == NULL);
 
         o = c[C_BUILT];
         CHECK(ckpt_value_class(o) && strcmp(ckpt_value_class(o), "m.C") == 0);
+        CHECK(ckpt_value_name(ckpt_value_callable(o)) && strcmp(ckpt_value_name(ckpt_value_callable(o)), "C") == 0);
         CHECK(is_int_tuple(ckpt_value_args(o), 0, 0));
         CHECK_EQ_INT(ckpt_value_state_count(o), 2);
         CHECK(is_int(ckpt_value_state(o), 2));
@@ -225,6 +228,7 @@ static void check_shapes(void) {
         CHECK_EQ_INT(ckpt_value_call_kind(o), CKPT_CALL_NEWOBJ_EX);
         CHECK(is_int_tuple(ckpt_value_args(o), 1, 7));
         CHECK(is_int(ckpt_dict_get(ckpt_value_kwargs(o), "k"), 8));
+        CHECK(ckpt_value_class(o) && strcmp(ckpt_value_class(o), "m.K") == 0);
         CHECK(ckpt_value_state_count(o) == 0 && ckpt_value_obj_list(o) == NULL);
 
         o = c[C_OBJ];
@@ -244,6 +248,7 @@ static void check_shapes(void) {
         CHECK(ckpt_value_len(l) == 3 && is_int(ckpt_value_item(l, 0), 5) &&
               is_int(ckpt_value_item(l, 1), 6) && is_int(ckpt_value_item(l, 2), 7));
         CHECK(is_int(ckpt_dict_get(ckpt_value_obj_dict(o), "x"), 9));
+        CHECK(ckpt_value_class(o) && strcmp(ckpt_value_class(o), "m.L") == 0);
         CHECK(ckpt_value_state_count(o) == 0);
 
         o = c[C_BUILD_LIST];
@@ -313,7 +318,7 @@ static void check_long_bytes(void) {
 /* ------------------------------------------------------------------ a torch-style state_dict */
 
 #define SD_N 20000
-#define SD_BYTES_PER_ENTRY 400 /* new layout: 320 of nodes + 16 of dict items + <= 16 of index */
+#define SD_BYTES_PER_ENTRY 360 /* the layout: 304 of nodes + 16 of dict items + <= 16 of index */
 
 static void check_state_dict(void) {
     buf b = {0};

@@ -141,8 +141,10 @@ CKPT_API size_t ckpt_value_buffer_index(const ckpt_value *v);
 CKPT_API const uint8_t *ckpt_value_buffer_data(const ckpt_value *v, size_t *len);
 CKPT_API int ckpt_value_buffer_readonly(const ckpt_value *v);
 
-/* Attach format-layer data to any node (e.g. joblib's raw array bytes that
-   followed a BUILD): a (file-relative) offset and a length.  Used by loaders. */
+/* Attach format-layer data to an OBJECT node that BUILD was applied to (e.g.
+   joblib's raw array bytes that followed a BUILD, from an after_build hook): a
+   (file-relative) offset and a length.  Other nodes are left alone.  Used by
+   loaders. */
 CKPT_API void ckpt_value_set_payload(ckpt_value *v, uint64_t offset, uint64_t len);
 /* 1 and the payload if one was attached. */
 CKPT_API int ckpt_value_payload(const ckpt_value *v, uint64_t *offset, uint64_t *len);
