@@ -172,6 +172,12 @@ ckpt_status ckpt__check_span(const ckpt__array *a, uint64_t base, uint64_t avail
 /* After a format opener succeeded: set info.will_copy/note of every array that
    uses the generic resolve (src/src_len), from alignment, byte order, strides. */
 void ckpt__file_plan_arrays(ckpt_file *f);
+/* A table of records (arrays, torch storages) of `new_bytes` (contents kept
+   up to the smaller size; NULL when out of memory, p untouched): heap, or
+   with the default allocator on Linux a 2 MB-aligned huge-page mapping for
+   big ones.  Free with ckpt__table_free and the same byte size. */
+void *ckpt__table_realloc(ckpt_file *f, void *p, size_t old_bytes, size_t new_bytes);
+void ckpt__table_free(ckpt_file *f, void *p, size_t bytes);
 /* Free every array record and the lookup tables (ckpt_close). */
 void ckpt__file_free_arrays(ckpt_file *f);
 

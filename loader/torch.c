@@ -35,7 +35,7 @@ static void torch_free(ckpt_file *f) {
     if (!t) return;
     if (t->extra_free) t->extra_free(f);
     for (size_t i = 0; i < t->n; i++) ckpt__aligned_free(&f->alloc, t->st[i].copy);
-    ckpt__free(&f->alloc, t->st, t->cap * sizeof *t->st);
+    ckpt__table_free(f, t->st, t->cap * sizeof *t->st);
     ckpt__free(&f->alloc, t->slots, t->nslots * sizeof *t->slots);
     if (t->owned) ckpt__free(&f->alloc, t->owned, t->owned_len);
     ckpt__free(&f->alloc, t->tt, t->ntt * sizeof *t->tt);
@@ -141,7 +141,7 @@ ckpt_status ckpt__torch_storage(ckpt_file *f, ckpt__torch *t, const char *key, s
             t->zip_entries <= CKPT__TORCH_MAX_STORAGES)
             ncap = (size_t)t->zip_entries;
         if (ncap > SIZE_MAX / sizeof *t->st) return ckpt_error_set(err, CKPT_E_NOMEM, -1, "torch: out of memory");
-        ckpt__tstorage *ns = ckpt__realloc(&f->alloc, t->st, t->cap * sizeof *t->st, ncap * sizeof *ns);
+        ckpt__tstorage *ns = ckpt__table_realloc(f, t->st, t->cap * sizeof *t->st, ncap * sizeof *ns);
         if (!ns) return ckpt_error_set(err, CKPT_E_NOMEM, -1, "torch: out of memory");
         t->st = ns;
         t->cap = ncap;
@@ -190,7 +190,7 @@ void ckpt__torch_opened(ckpt_file *f) {
         if (p >= lo && p < hi) f->arrays[i].fmt = NULL;
     }
     for (size_t i = 0; i < t->n; i++) ckpt__aligned_free(&f->alloc, t->st[i].copy); /* none: not lazy */
-    ckpt__free(&f->alloc, t->st, t->cap * sizeof *t->st);
+    ckpt__table_free(f, t->st, t->cap * sizeof *t->st);
     ckpt__free(&f->alloc, t->slots, t->nslots * sizeof *t->slots);
     t->st = NULL;
     t->slots = NULL;

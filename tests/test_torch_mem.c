@@ -12,6 +12,8 @@
  *  - CKPT_OPEN_NO_MMAP and ckpt_open_memory: the buffer is untouched (every
  *    page still present, bytes unchanged), and the same checks pass.
  *  - An array record does not store path/dtype/shape/strides twice.
+ *  - Big tables (records, storages) are 2 MB-aligned mappings that keep
+ *    their contents through growth and shrinking.
  *  - The torch storage table is released at the end of the open when no
  *    tensor needs it later (every record stored in place and aligned); it is
  *    kept when compressed or unaligned records are inflated / copied on first
@@ -177,6 +179,67 @@ static void storage_table(const char *name, int kept) {
     ckpt_close(f);
 }
 
+/* ckpt__table_realloc (array_table.c): contents kept across growth and
+   shrinking, through the size where a table becomes a 2 MB-aligned mapping
+   (default allocator) and back; then 12 000 array records (a table that
+   moves from the heap to a mapping while it grows) all read back. */
+static void tables(void) {
+    static const uint8_t none_pickle[] = {0x80, 2, 'N', '.'};
+    ckpt_file *f = NULL;
+    ckpt_error err;
+    ckpt_status st = ckpt_open_memory(none_pickle, sizeof none_pickle, NULL, &f, &err);
+    CHECKF(st == CKPT_OK, "open a None pickle: %s", st == CKPT_OK ? "" : err.message);
+    if (st != CKPT_OK) return;
+    const size_t huge = (size_t)2 << 20;
+    const size_t sizes[] = {1000, (size_t)1 << 20, huge - huge / 8, 1900000, 3840000, 4200000, 9000000,
+                            9000000 + 4096, 5000000, 1000000, 3000};
+    uint8_t *p = NULL;
+    size_t old = 0;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k];
+        uint8_t *q = ckpt__table_realloc(f, p, old, n);
+        CHECKF(q != NULL, "table of %zu bytes", n);
+        if (!q) break;
+        size_t keep = old < n ? old : n, bad = 0;
+        for (size_t i = 0; i < keep; i++) bad += q[i] != (uint8_t)(i * 31u ^ (i >> 12));
+        CHECKF(bad == 0, "table %zu -> %zu bytes: %zu bytes changed", old, n, bad);
+        if (n >= huge - huge / 8)
+            CHECKF(((uintptr_t)q & (huge - 1)) == 0, "mapped table of %zu bytes not on a 2 MB boundary", n);
+        for (size_t i = 0; i < n; i++) q[i] = (uint8_t)(i * 31u ^ (i >> 12));
+        p = q;
+        old = n;
+    }
+    ckpt__table_free(f, p, old);
+
+    const size_t count = 12000;
+    const ckpt_dtype_info *dt = ckpt__dtype_builtin(CKPT_DT_FLOAT32);
+    size_t added = 0;
+    for (size_t i = 0; i < count; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "t.%05zu", i);
+        int64_t shape[2] = {(int64_t)i, 3};
+        ckpt__array *a = NULL;
+        st = ckpt__file_add_array(f, path, NULL, dt, 2, shape, NULL, &a, &err);
+        if (st != CKPT_OK) break;
+        added++;
+    }
+    CHECKF(added == count, "added %zu of %zu arrays: %s", added, count, st == CKPT_OK ? "" : err.message);
+    CHECKF(((uintptr_t)f->arrays & (huge - 1)) == 0, "record table of %zu not on a 2 MB boundary", f->cap_arrays);
+    size_t bad = 0;
+    for (size_t i = 0; i < added; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "t.%05zu", i);
+        const ckpt_array_info *a = ckpt_file_array(f, i);
+        size_t j = SIZE_MAX;
+        if (!a || strcmp(a->path, path) != 0 || a->ndim != 2 || a->shape[0] != (int64_t)i || a->shape[1] != 3 ||
+            a->strides[0] != 12 || a->strides[1] != 4 || a->dtype != dt || a->nelems != (uint64_t)i * 3 ||
+            ckpt_file_find_array(f, path, &j) != CKPT_OK || j != i)
+            bad++;
+    }
+    CHECKF(bad == 0, "%zu of %zu array records read back wrong", bad, added);
+    ckpt_close(f);
+}
+
 int main(int argc, char **argv) {
     tu_init(argc, argv);
     /* an array record is the public info plus its private source/resolve
@@ -200,6 +263,7 @@ int main(int argc, char **argv) {
     fixture("legacy_views.pt", 0, 0);
     fixture("tar_format.pt", 0, 0);
 
+    tables();
     storage_table("sd_conv.pt", 0);
     storage_table("views.pt", 0);
     storage_table("script_net.pt", 0);
