@@ -242,12 +242,27 @@ ckpt_value *ckpt__g_node_sized(ckpt_graph *g, ckpt_kind kind, size_t size) {
 }
 
 
+static ckpt_status index_build(ckpt_graph *g, ckpt_value *c, size_t want, unsigned quarters);
+
 void ckpt__g_trim(ckpt_graph *g) {
+    int limit_hit = g->limit_hit; /* a failure here is no failure of the load */
     for (size_t i = 0; i < g->ntrim; i++) {
         ckpt_value *c = g->trim[i];
         c->flags &= (uint8_t)~CKPT__VF_TRIM;
+        if (c->kind != CKPT_K_LIST && c->u.c.index) { /* dict/set index: load factor <= 3/4 */
+            size_t cap = 16;
+            while (cap * 3 < c->u.c.len * 4) cap *= 2;
+            if (cap < c->u.c.index->cap) (void)index_build(g, c, c->u.c.len, 3); /* else keeps the old */
+        }
+        /* Item blocks are cut only when they are our own mappings (mremap, no
+           copy).  glibc blocks are left alone: cutting a mapped one lowers
+           glibc's dynamic mmap threshold below what the next load of the same
+           pickle needs, and every later load then faults a fresh mapping in
+           (repeated loads of a 200 000-key dict 2x slower). */
         size_t used = c->u.c.len * (c->kind == CKPT_K_DICT ? 2 : 1);
-        if (used == 0 || (c->u.c.cap - used) * sizeof(ckpt_value *) < ((size_t)16 << 10)) continue;
+        if (!c->u.c.items || !((ghdr *)c->u.c.items - 1)->map || used * sizeof(ckpt_value *) < BIG_BLOCK ||
+            (c->u.c.cap - used) * sizeof(ckpt_value *) < ((size_t)16 << 10))
+            continue; /* (a mapping cut below BIG_BLOCK would be copied to the heap) */
         ckpt_value **ni = ckpt__g_realloc(g, c->u.c.items, used * sizeof *ni);
         if (ni) { /* else: keeps the bigger block */
             c->u.c.items = ni;
@@ -255,6 +270,7 @@ void ckpt__g_trim(ckpt_graph *g) {
         }
     }
     g->ntrim = 0;
+    g->limit_hit = limit_hit;
 #ifdef CKPT_HAVE_MMAP_CHUNKS
     /* the current chunk, if it is the newest mapping: unmap its untouched whole pages */
     mchunk *mc = g->mchunks;
@@ -720,9 +736,12 @@ static ckpt_value *entry_key(const ckpt_value *c, size_t pos) {
     return c->kind == CKPT_K_DICT ? c->u.c.items[2 * pos] : c->u.c.items[pos];
 }
 
-static ckpt_status index_build(ckpt_graph *g, ckpt_value *c, size_t want) {
+/* A new index for `want` entries at a load factor <= quarters/4: 2 (1/2)
+   while a load inserts (short linear probes: every insert first probes for
+   the key), 3 (3/4) when ckpt__g_trim sizes it for lookups only. */
+static ckpt_status index_build(ckpt_graph *g, ckpt_value *c, size_t want, unsigned quarters) {
     size_t cap = 16;
-    while (cap * 3 < want * 4) cap *= 2; /* load factor <= 3/4 */
+    while (cap * quarters < want * 4) cap *= 2;
     if (!c->u.c.index) {
         c->u.c.index = ckpt__g_alloc(g, sizeof(ckpt__cindex));
         if (!c->u.c.index) return CKPT_E_NOMEM;
@@ -781,13 +800,13 @@ static ckpt_status table_insert_new(ckpt_graph *g, ckpt_value *c, ckpt_value *k,
     }
     c->u.c.len++;
     if (c->u.c.index) {
-        if (c->u.c.len * 4 > c->u.c.index->cap * 3) return index_build(g, c, c->u.c.len);
+        if (c->u.c.len * 2 > c->u.c.index->cap) return index_build(g, c, c->u.c.len, 2);
         uint64_t *slots = c->u.c.index->slots;
         size_t mask = c->u.c.index->cap - 1, slot = (size_t)k->hash & mask;
         while (slots[slot]) slot = (slot + 1) & mask;
         slots[slot] = SLOT(k->hash, p);
     } else if (c->u.c.len >= DICT_INDEX_MIN) {
-        return index_build(g, c, c->u.c.len);
+        return index_build(g, c, c->u.c.len, 2);
     }
     return CKPT_OK;
 }
