@@ -246,30 +246,32 @@ static ckpt_status index_build(ckpt_graph *g, ckpt_value *c, size_t want, unsign
 
 void ckpt__g_trim(ckpt_graph *g) {
     int limit_hit = g->limit_hit; /* a failure here is no failure of the load */
-    for (size_t i = 0; i < g->ntrim; i++) {
-        ckpt_value *c = g->trim[i];
-        c->flags &= (uint8_t)~CKPT__VF_TRIM;
-        if (c->kind != CKPT_K_LIST && c->u.c.index) { /* dict/set index: load factor <= 3/4 */
-            size_t cap = 16;
-            while (cap * 3 < c->u.c.len * 4) cap *= 2;
-            if (cap < c->u.c.index->cap) (void)index_build(g, c, c->u.c.len, 3); /* else keeps the old */
-        }
-        /* Item blocks are cut only when they are our own mappings (mremap, no
-           copy).  glibc blocks are left alone: cutting a mapped one lowers
-           glibc's dynamic mmap threshold below what the next load of the same
-           pickle needs, and every later load then faults a fresh mapping in
-           (repeated loads of a 200 000-key dict 2x slower). */
-        size_t used = c->u.c.len * (c->kind == CKPT_K_DICT ? 2 : 1);
-        if (!c->u.c.items || !((ghdr *)c->u.c.items - 1)->map || used * sizeof(ckpt_value *) < BIG_BLOCK ||
-            (c->u.c.cap - used) * sizeof(ckpt_value *) < ((size_t)16 << 10))
-            continue; /* (a mapping cut below BIG_BLOCK would be copied to the heap) */
-        ckpt_value **ni = ckpt__g_realloc(g, c->u.c.items, used * sizeof *ni);
-        if (ni) { /* else: keeps the bigger block */
-            c->u.c.items = ni;
-            c->u.c.cap = used;
+    for (ckpt__trimblk *tb = g->trim; tb; tb = tb->next) {
+        for (size_t i = 0; i < tb->n; i++) {
+            ckpt_value *c = tb->c[i];
+            c->flags &= (uint8_t)~CKPT__VF_TRIM;
+            if (c->kind != CKPT_K_LIST && c->u.c.index) { /* dict/set index: load factor <= 3/4 */
+                size_t cap = 16;
+                while (cap * 3 < c->u.c.len * 4) cap *= 2;
+                if (cap < c->u.c.index->cap) (void)index_build(g, c, c->u.c.len, 3); /* else keeps the old */
+            }
+            /* Item blocks are cut only when they are our own mappings (mremap, no
+               copy).  glibc blocks are left alone: cutting a mapped one lowers
+               glibc's dynamic mmap threshold below what the next load of the same
+               pickle needs, and every later load then faults a fresh mapping in
+               (repeated loads of a 200 000-key dict 2x slower). */
+            size_t used = c->u.c.len * (c->kind == CKPT_K_DICT ? 2 : 1);
+            if (!c->u.c.items || !((ghdr *)c->u.c.items - 1)->map || used * sizeof(ckpt_value *) < BIG_BLOCK ||
+                (c->u.c.cap - used) * sizeof(ckpt_value *) < ((size_t)16 << 10))
+                continue; /* (a mapping cut below BIG_BLOCK would be copied to the heap) */
+            ckpt_value **ni = ckpt__g_realloc(g, c->u.c.items, used * sizeof *ni);
+            if (ni) { /* else: keeps the bigger block */
+                c->u.c.items = ni;
+                c->u.c.cap = used;
+            }
         }
     }
-    g->ntrim = 0;
+    g->trim = NULL; /* (the blocks stay in the arena) */
     g->limit_hit = limit_hit;
 #ifdef CKPT_HAVE_MMAP_CHUNKS
     /* the current chunk, if it is the newest mapping: unmap its untouched whole pages */
@@ -657,21 +659,20 @@ ckpt_status ckpt__c_reserve(ckpt_graph *g, ckpt_value *c, size_t extra) {
     if (!ckpt__mul_ok(nc, sizeof(ckpt_value *), &bytes) || bytes > SIZE_MAX) return CKPT_E_LIMIT;
     ckpt_value **ni;
     if (bytes >= TRIM_MIN && !(c->flags & CKPT__VF_TRIM)) { /* listed for ckpt__g_trim */
-        if (g->ntrim == g->captrim) {
-            size_t nc2 = g->captrim ? g->captrim * 2 : 16;
-            if (nc2 > SIZE_MAX / sizeof *g->trim) return CKPT_E_NOMEM;
-            ckpt_value **nt = ckpt__g_realloc(g, g->trim, nc2 * sizeof *nt);
-            if (!nt) {
+        if (!g->trim || g->trim->n == CKPT__TRIMBLK_N) {
+            ckpt__trimblk *tb = ckpt__g_arena(g, sizeof *tb);
+            if (!tb) {
                 if (g->limit_hit) {
                     g->limit_hit = 0;
                     return CKPT_E_LIMIT;
                 }
                 return CKPT_E_NOMEM;
             }
-            g->trim = nt;
-            g->captrim = nc2;
+            tb->next = g->trim;
+            tb->n = 0;
+            g->trim = tb;
         }
-        g->trim[g->ntrim++] = c;
+        g->trim->c[g->trim->n++] = c;
         c->flags |= CKPT__VF_TRIM;
     }
     ni = ckpt__g_realloc(g, c->u.c.items, (size_t)bytes);

@@ -108,8 +108,7 @@ struct ckpt_graph {
     size_t chunk_left;      /* bytes */
     void *mchunks;          /* mmap'd node chunks (default allocator only) */
     uint64_t chunk_nodes;   /* nnodes when the chunks were last trimmed (chunk sizes grow from there) */
-    ckpt_value **trim;      /* containers whose item block is big (trimmed to size after a load) */
-    size_t ntrim, captrim;
+    struct ckpt__trimblk *trim; /* containers whose item block is big (looked at after a load) */
     int limit_hit;          /* last failed allocation was refused by max_memory */
     ckpt_value *none_node, *true_node, *false_node, *empty_tuple;
     ckpt_value *small_ints[256]; /* 0..255 made once (like CPython's small int cache) */
@@ -226,6 +225,16 @@ void *ckpt__g_arena(ckpt_graph *g, size_t n);
 #define ckpt__g_node_small(g, kind) ckpt__g_node((g), (kind))
 /* copy bytes into the graph (NUL-terminated for convenience; arena memory) */
 uint8_t *ckpt__g_copy(ckpt_graph *g, const uint8_t *p, size_t n);
+
+/* a block of the list of containers to look at after a load (arena memory:
+   a heap block here would sit above a growing item block and keep the
+   allocator from growing it in place) */
+#define CKPT__TRIMBLK_N 30
+typedef struct ckpt__trimblk {
+    struct ckpt__trimblk *next;
+    size_t n;
+    ckpt_value *c[CKPT__TRIMBLK_N];
+} ckpt__trimblk;
 
 /* After a load: big containers' item blocks cut to their length, and the
    unused whole pages of the current mmap'd node chunk unmapped (later nodes
