@@ -179,10 +179,53 @@ static void storage_table(const char *name, int kept) {
     ckpt_close(f);
 }
 
+/* `count` array records added one by one (after a reserve of `reserve`
+   when not 0) to a fresh file: every record and lookup reads back. */
+static void records(size_t count, size_t reserve) {
+    static const uint8_t none_pickle[] = {0x80, 2, 'N', '.'};
+    const size_t huge = (size_t)2 << 20;
+    ckpt_file *f = NULL;
+    ckpt_error err;
+    ckpt_status st = ckpt_open_memory(none_pickle, sizeof none_pickle, NULL, &f, &err);
+    CHECKF(st == CKPT_OK, "open a None pickle: %s", st == CKPT_OK ? "" : err.message);
+    if (st != CKPT_OK) return;
+    if (reserve) {
+        CHECK_STATUS(ckpt__file_reserve_arrays(f, reserve), CKPT_OK);
+        CHECKF(f->cap_arrays == reserve, "reserved %zu records, capacity %zu", reserve, f->cap_arrays);
+    }
+    const ckpt_dtype_info *dt = ckpt__dtype_builtin(CKPT_DT_FLOAT32);
+    size_t added = 0;
+    for (size_t i = 0; i < count; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "t.%05zu", i);
+        int64_t shape[2] = {(int64_t)i, 3};
+        ckpt__array *a = NULL;
+        st = ckpt__file_add_array(f, path, NULL, dt, 2, shape, NULL, &a, &err);
+        if (st != CKPT_OK) break;
+        added++;
+    }
+    CHECKF(added == count, "added %zu of %zu arrays: %s", added, count, st == CKPT_OK ? "" : err.message);
+    CHECKF(((uintptr_t)f->arrays & (huge - 1)) == 0, "record table of %zu not on a 2 MB boundary", f->cap_arrays);
+    size_t bad = 0;
+    for (size_t i = 0; i < added; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "t.%05zu", i);
+        const ckpt_array_info *a = ckpt_file_array(f, i);
+        size_t j = SIZE_MAX;
+        if (!a || strcmp(a->path, path) != 0 || a->ndim != 2 || a->shape[0] != (int64_t)i || a->shape[1] != 3 ||
+            a->strides[0] != 12 || a->strides[1] != 4 || a->dtype != dt || a->nelems != (uint64_t)i * 3 ||
+            ckpt_file_find_array(f, path, &j) != CKPT_OK || j != i)
+            bad++;
+    }
+    CHECKF(bad == 0, "%zu of %zu array records read back wrong (reserve %zu)", bad, added, reserve);
+    ckpt_close(f);
+}
+
 /* ckpt__table_realloc (array_table.c): contents kept across growth and
    shrinking, through the size where a table becomes a 2 MB-aligned mapping
-   (default allocator) and back; then 12 000 array records (a table that
-   moves from the heap to a mapping while it grows) all read back. */
+   (default allocator) and back; then 12 000 array records, in a table that
+   moves from the heap to a mapping while it grows, and in one reserved for
+   11 000 (mapped and populated at once) that grows past it. */
 static void tables(void) {
     static const uint8_t none_pickle[] = {0x80, 2, 'N', '.'};
     ckpt_file *f = NULL;
@@ -210,34 +253,9 @@ static void tables(void) {
         old = n;
     }
     ckpt__table_free(f, p, old);
-
-    const size_t count = 12000;
-    const ckpt_dtype_info *dt = ckpt__dtype_builtin(CKPT_DT_FLOAT32);
-    size_t added = 0;
-    for (size_t i = 0; i < count; i++) {
-        char path[32];
-        snprintf(path, sizeof path, "t.%05zu", i);
-        int64_t shape[2] = {(int64_t)i, 3};
-        ckpt__array *a = NULL;
-        st = ckpt__file_add_array(f, path, NULL, dt, 2, shape, NULL, &a, &err);
-        if (st != CKPT_OK) break;
-        added++;
-    }
-    CHECKF(added == count, "added %zu of %zu arrays: %s", added, count, st == CKPT_OK ? "" : err.message);
-    CHECKF(((uintptr_t)f->arrays & (huge - 1)) == 0, "record table of %zu not on a 2 MB boundary", f->cap_arrays);
-    size_t bad = 0;
-    for (size_t i = 0; i < added; i++) {
-        char path[32];
-        snprintf(path, sizeof path, "t.%05zu", i);
-        const ckpt_array_info *a = ckpt_file_array(f, i);
-        size_t j = SIZE_MAX;
-        if (!a || strcmp(a->path, path) != 0 || a->ndim != 2 || a->shape[0] != (int64_t)i || a->shape[1] != 3 ||
-            a->strides[0] != 12 || a->strides[1] != 4 || a->dtype != dt || a->nelems != (uint64_t)i * 3 ||
-            ckpt_file_find_array(f, path, &j) != CKPT_OK || j != i)
-            bad++;
-    }
-    CHECKF(bad == 0, "%zu of %zu array records read back wrong", bad, added);
     ckpt_close(f);
+    records(12000, 0);     /* grows from the heap into a mapping */
+    records(12000, 11000); /* a reserve (mapped, populated), then growth past it */
 }
 
 int main(int argc, char **argv) {
