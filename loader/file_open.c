@@ -288,15 +288,66 @@ static ckpt_status read_all(ckpt_file *f, int fd, uint64_t size, const char *pat
     return CKPT_OK;
 }
 
+/* Bytes the kernel may map around one read fault of a file mapping (Linux's
+   default fault_around_bytes; the window is aligned to its size). */
+#define CKPT__FAULT_AROUND ((uint64_t)64 << 10)
+
+void ckpt__file_touched(ckpt_file *f, uint64_t off, uint64_t len) {
+    if (!f || off >= f->map_len || len == 0) return;
+    uint64_t end = len > f->map_len - off ? f->map_len : off + len;
+    if (f->touch_n == CKPT__TOUCH_MAX) {
+        f->touch_all = 1;
+        return;
+    }
+    f->touch[f->touch_n].off = off;
+    f->touch[f->touch_n].end = end;
+    f->touch_n++;
+}
+
+void ckpt__file_touched_all(ckpt_file *f) {
+    if (f) f->touch_all = 1;
+}
+
 /* Drop the mapped file pages the open read (see the top of this file): for a
    20 000-tensor torch zip that is the 1.9 MB pickle and the 1.4 MB central
-   directory, counted in the process's resident memory until dropped.  The
-   whole mapping is advised: pages the open never touched are not resident,
-   and skipping them costs the kernel a page-table walk (~10 us for 500 MB). */
+   directory, counted in the process's resident memory until dropped.  A
+   reader that recorded its ranges (ckpt__file_touched: the torch zip reader)
+   gets just those advised, in whole fault-around windows; otherwise the
+   whole mapping is.  Zapping mapped pages is not free (~0.1-0.2 ms per call
+   on a VM, as much as opening the GPT-2 archive), so it is done only when
+   at least ckpt__drop_min bytes are at stake. */
+size_t ckpt__drop_min = CKPT__DROP_MIN;
+
 static void drop_file_pages(ckpt_file *f) {
 #ifdef MADV_DONTNEED
     if (!f->is_mmap || !f->map || f->map_len == 0) return;
-    (void)madvise((void *)f->map, f->map_len, MADV_DONTNEED); /* advice only: failure changes nothing */
+    if (f->touch_n == 0 || f->touch_all) {
+        if (f->map_len >= ckpt__drop_min)
+            (void)madvise((void *)f->map, f->map_len, MADV_DONTNEED); /* advice only: failure changes nothing */
+        return;
+    }
+    /* A read fault also maps the cached pages around it (Linux "fault-around",
+       fault_around_bytes = 64 KB by default, an aligned window): whole aligned
+       windows around each range (the mapping is page-aligned), merged when
+       they overlap (ranges are recorded in file order or close to it). */
+    const uint64_t win = CKPT__FAULT_AROUND;
+    uint64_t lo[CKPT__TOUCH_MAX], hi[CKPT__TOUCH_MAX], total = 0;
+    unsigned n = 0;
+    for (unsigned i = 0; i < f->touch_n; i++) {
+        uint64_t a = f->touch[i].off / win * win, b = (f->touch[i].end + win - 1) / win * win; /* end <= map_len */
+        if (b > f->map_len) b = f->map_len;
+        unsigned j = 0;
+        while (j < n && (a > hi[j] || b < lo[j])) j++;
+        if (j < n) { /* overlaps or touches window j: widen it */
+            if (a < lo[j]) lo[j] = a;
+            if (b > hi[j]) hi[j] = b;
+        } else {
+            lo[n] = a, hi[n] = b, n++;
+        }
+    }
+    for (unsigned j = 0; j < n; j++) total += hi[j] - lo[j];
+    if (total < ckpt__drop_min) return;
+    for (unsigned j = 0; j < n; j++) (void)madvise((void *)(f->map + lo[j]), (size_t)(hi[j] - lo[j]), MADV_DONTNEED);
 #else
     (void)f;
 #endif

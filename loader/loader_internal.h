@@ -94,6 +94,9 @@ _Static_assert(offsetof(ckpt__array, path) == offsetof(ckpt__array, info.path) &
    needs 65 MiB; anything above is refused as CKPT_E_LIMIT. */
 #define CKPT__LZMA_MEMLIMIT ((uint64_t)256 << 20)
 
+/* Ranges a reader may record as read through the mapping (see ckpt_file.touch). */
+#define CKPT__TOUCH_MAX 8
+
 /* ---- the file handle ---- */
 struct ckpt_file {
     ckpt_allocator alloc;
@@ -107,6 +110,12 @@ struct ckpt_file {
     int is_mmap;                /* map came from mmap (munmap on close) */
     int fd_plus1;               /* file descriptor + 1 while ckpt_open runs the reader of an mmap'ed
                                    file (pread of scattered headers costs less than page faults), else 0 */
+    /* Byte ranges the open read through the mapping, when the reader tracks
+       them (ckpt__file_touched): ckpt_open drops only their pages afterwards.
+       touch_n == 0 or touch_all: the whole mapping is dropped. */
+    struct { uint64_t off, end; } touch[CKPT__TOUCH_MAX];
+    unsigned touch_n;
+    int touch_all;
     void *owned;                /* map came from a read/decompress buffer we own */
     size_t owned_len;
 
@@ -155,6 +164,18 @@ ckpt_status ckpt__file_add_array(ckpt_file *f, const char *path, const ckpt_valu
 /* Make room for `n` more array records (a capacity hint from the format
    reader; capped at limits.max_arrays; growth stays automatic). */
 ckpt_status ckpt__file_reserve_arrays(ckpt_file *f, size_t n);
+/* The open read [off, off + len) through the mapping (clamped to it).  A reader
+   that records every range it reads lets ckpt_open drop just those pages (a
+   page-table walk over a 500 MB mapping costs ~0.25 ms); past CKPT__TOUCH_MAX
+   ranges, or after ckpt__file_touched_all (e.g. libzip read the archive), the
+   whole mapping is dropped. */
+void ckpt__file_touched(ckpt_file *f, uint64_t off, uint64_t len);
+void ckpt__file_touched_all(ckpt_file *f);
+/* Dropping read pages after an open is worth its cost (a TLB shoot-down per
+   call) only from this many bytes of file (whole mapping) or of recorded
+   ranges; tests lower ckpt__drop_min (file_open.c) to 0. */
+#define CKPT__DROP_MIN ((size_t)256 << 10)
+extern size_t ckpt__drop_min;
 /* Record a displayable fact (copied). */
 ckpt_status ckpt__file_add_fact(ckpt_file *f, const char *key, const char *value);
 /* Remember another pickle root. */

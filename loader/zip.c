@@ -216,6 +216,11 @@ static ckpt_status cd_walk(ckpt_file *f, zdir *d, ckpt_error *err) {
                               "zip: central directory holds %llu bytes after its %llu entries",
                               (unsigned long long)(end - p), (unsigned long long)count);
     if (names > SIZE_MAX) return nomem(err);
+    /* read through the mapping: the end records (from the end record or the
+       ZIP64 locator to the file end), the ZIP64 end record, the directory */
+    ckpt__file_touched(f, z64 ? e - ZIP64_LOCATOR_SIZE : e, len);
+    if (z64) ckpt__file_touched(f, cd_end_max, ZIP64_EOCD_SIZE);
+    ckpt__file_touched(f, cd, cdsize);
     d->names = ckpt__malloc(&f->alloc, (size_t)names);
     if (!d->names) return nomem(err);
     d->names_len = (size_t)names;
@@ -255,6 +260,7 @@ static ckpt_status lh_bytes(ckpt_file *f, lh_reader *r, uint64_t i, uint64_t lh,
                             ckpt_error *err) {
     if (r->fd < 0) {
         *out = f->map + lh;
+        ckpt__file_touched(f, lh, n);
         return CKPT_OK;
     }
     if (r->buf && lh >= r->wstart && lh - r->wstart <= r->wlen && r->wlen - (lh - r->wstart) >= n) {
@@ -356,6 +362,7 @@ static ckpt_status member_at(ckpt_file *f, lh_reader *r, uint64_t i, zmember *mb
    the walk's (so indices agree; names are checked per member). */
 static ckpt_status lazy_za(ckpt_file *f, ckpt__torch *t, ckpt_error *err) {
     if (t->za) return CKPT_OK;
+    ckpt__file_touched_all(f); /* libzip reads the archive through the mapping */
     zip_error_t ze;
     zip_error_init(&ze);
     zip_source_t *src = zip_source_buffer_create(f->map, f->map_len, 0, &ze);
@@ -469,6 +476,7 @@ static ckpt_status member_bytes(ckpt_file *f, ckpt__torch *t, const zmember *mb,
     if (mb->stored) {
         *out = f->map + mb->data_off;
         *out_len = (size_t)mb->size;
+        ckpt__file_touched(f, mb->data_off, mb->size);
         return CKPT_OK;
     }
     ckpt_status st = size_plausible(mb->method, mb->size, mb->comp_size, mb->name, mb->data_off, err);
@@ -913,6 +921,7 @@ static int ends_with(const char *s, const char *suf) {
 /* libzip over the mapping, for npz.c (and for the error of an archive the
    own walk refuses: statuses as libzip reports them). */
 static zip_t *open_libzip(ckpt_file *f, ckpt_status *st, ckpt_error *err) {
+    ckpt__file_touched_all(f); /* libzip reads the archive through the mapping */
     zip_error_t ze;
     zip_error_init(&ze);
     zip_source_t *src = zip_source_buffer_create(f->map, f->map_len, 0, &ze);
