@@ -28,9 +28,11 @@
 #include "torch_internal.h"
 #include "pickle_internal.h" /* ckpt__g_alloc / ckpt__g_copy */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CKPT__TORCH_LEGACY_PROTOCOL 1001
 /* Bytes of a tar header block / data padding unit. */
@@ -41,6 +43,15 @@
 #define CKPT__TAR_MAX_NAME 4096u
 /* Longest storage/tensor key of the tar form, rendered as text. */
 #define CKPT__LEGACY_MAX_KEY 512u
+
+/* Storage size headers of a mapped file are read with pread while ckpt_open
+   runs (f->fd_plus1), through a window of 4 KB that doubles (to 64 KB) while
+   the headers follow each other closely: a page fault through the mapping
+   costs ~10 us here and maps 64 KB around it, a pread ~1 us, and the records'
+   pages never become resident (only the pickles in front of them are read
+   through the mapping, and recorded for the page drop of file_open.c). */
+#define CKPT__LEGACY_WIN_MIN ((size_t)4 << 10)
+#define CKPT__LEGACY_WIN_MAX ((size_t)64 << 10)
 
 static const uint8_t legacy_magic[10] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
 
@@ -111,6 +122,111 @@ static ckpt_status sys_info_facts(ckpt_file *f, const ckpt_value *si, ckpt_error
 
 /* ================================================================ legacy stream */
 
+typedef struct hdr_reader {
+    int fd;                /* -1: read f->map */
+    uint8_t *buf;          /* CKPT__LEGACY_WIN_MAX bytes, made on first pread */
+    size_t wstart, wlen;   /* file bytes held in buf */
+    size_t win;            /* bytes of the next window */
+} hdr_reader;
+
+/* The 8 bytes at pos (pos + 8 <= f->map_len, checked by the caller). */
+static ckpt_status hdr_at(ckpt_file *f, hdr_reader *r, size_t pos, const uint8_t **out, ckpt_error *err) {
+    if (r->fd < 0) {
+        *out = f->map + pos;
+        return CKPT_OK;
+    }
+    if (r->buf && pos >= r->wstart && pos - r->wstart <= r->wlen && r->wlen - (pos - r->wstart) >= 8) {
+        *out = r->buf + (pos - r->wstart);
+        return CKPT_OK;
+    }
+    if (!r->buf) {
+        r->buf = ckpt__malloc(&f->alloc, CKPT__LEGACY_WIN_MAX);
+        if (!r->buf) return nomem(err);
+        r->win = CKPT__LEGACY_WIN_MIN;
+    } else if (pos - r->wstart <= 2 * r->wlen) { /* close behind the last window: dense records */
+        r->win = r->win * 2 > CKPT__LEGACY_WIN_MAX ? CKPT__LEGACY_WIN_MAX : r->win * 2;
+    } else {
+        r->win = CKPT__LEGACY_WIN_MIN;
+    }
+    size_t n = f->map_len - pos < r->win ? f->map_len - pos : r->win, got = 0;
+    while (got < n) {
+        ssize_t k = pread(r->fd, r->buf + got, n - got, (off_t)(pos + got));
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    if (got < 8) {
+        r->wlen = 0;
+        return ckpt_error_set(err, CKPT_E_IO, (int64_t)pos, "torch legacy: cannot read the storage header at %zu",
+                              pos);
+    }
+    r->wstart = pos;
+    r->wlen = got;
+    *out = r->buf;
+    return CKPT_OK;
+}
+
+/* Headers are read with pread (nothing of the records through the mapping). */
+static int r_fd_ok(const ckpt_file *f) { return f->is_mmap && f->fd_plus1 > 0; }
+
+/* The storage records after the key list at `pos` (legacy stream). */
+static ckpt_status legacy_records(ckpt_file *f, ckpt__torch *t, const ckpt_value *keys, size_t at, size_t *ppos,
+                                  ckpt_error *err) {
+    const size_t len = f->map_len;
+    size_t pos = *ppos;
+    hdr_reader r = {r_fd_ok(f) ? f->fd_plus1 - 1 : -1, NULL, 0, 0, 0};
+    ckpt_status st = CKPT_OK;
+    size_t nkeys = ckpt_value_len(keys);
+    for (size_t i = 0; i < nkeys && st == CKPT_OK; i++) {
+        const ckpt_value *kv = ckpt_value_item(keys, i);
+        size_t kl = 0;
+        const uint8_t *kb = ckpt_value_kind(kv) == CKPT_K_STR ? ckpt_value_bytes(kv, &kl) : NULL;
+        if (!kb) {
+            st = ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)at, "torch legacy: storage key %zu is a %s, not a str",
+                                i, ckpt_kind_name(ckpt_value_kind(kv)));
+            break;
+        }
+        ckpt__tstorage *s = ckpt__torch_find(t, (const char *)kb, kl);
+        if (!s || s->elem == CKPT_DT_INVALID || !s->elem_size) {
+            st = ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)pos,
+                                "torch legacy: storage '%.*s' is listed but no tensor uses it "
+                                "(its element size, needed to find the next record, is unknown)",
+                                (int)(kl > 64 ? 64 : kl), (const char *)kb);
+            break;
+        }
+        if (len - pos < 8) {
+            st = ckpt_error_set(err, CKPT_E_TRUNCATED, (int64_t)pos,
+                                "torch legacy: file ends before the size of storage '%s' (record %zu of %zu)",
+                                s->key, i + 1, nkeys);
+            break;
+        }
+        const uint8_t *h = NULL;
+        st = hdr_at(f, &r, pos, &h, err);
+        if (st != CKPT_OK) break;
+        uint64_t numel = le64(h), nbytes;
+        if (numel > (uint64_t)INT64_MAX || !ckpt__mul_ok(numel, s->elem_size, &nbytes)) {
+            st = ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)pos, "torch legacy: storage '%s' has an invalid size %llu",
+                                s->key, (unsigned long long)numel);
+            break;
+        }
+        if (nbytes > (uint64_t)(len - pos - 8)) {
+            st = ckpt_error_set(err, CKPT_E_TRUNCATED, (int64_t)pos,
+                                "torch legacy: storage '%s' needs %llu bytes at offset %zu but the "
+                                "file has %zu left",
+                                s->key, (unsigned long long)nbytes, pos + 8, len - pos - 8);
+            break;
+        }
+        s->data = f->map + pos + 8;
+        s->nbytes = nbytes;
+        s->file_offset = pos + 8;
+        s->defined = 1;
+        pos += 8 + (size_t)nbytes;
+    }
+    if (r.buf) ckpt__free(&f->alloc, r.buf, CKPT__LEGACY_WIN_MAX);
+    *ppos = pos;
+    return st;
+}
+
 ckpt_status ckpt__open_torch_legacy(ckpt_file *f, ckpt_error *err) {
     ckpt__torch *t;
     ckpt_status st = ckpt__torch_attach(f, &t, err);
@@ -167,42 +283,10 @@ ckpt_status ckpt__open_torch_legacy(ckpt_file *f, ckpt_error *err) {
         return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)at,
                               "torch legacy: storage key list is a %s, not a list",
                               ckpt_kind_name(kk));
-    size_t nkeys = ckpt_value_len(keys);
-    for (size_t i = 0; i < nkeys; i++) {
-        const ckpt_value *kv = ckpt_value_item(keys, i);
-        size_t kl = 0;
-        const uint8_t *kb = ckpt_value_kind(kv) == CKPT_K_STR ? ckpt_value_bytes(kv, &kl) : NULL;
-        if (!kb)
-            return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)at,
-                                  "torch legacy: storage key %zu is a %s, not a str", i,
-                                  ckpt_kind_name(ckpt_value_kind(kv)));
-        ckpt__tstorage *s = ckpt__torch_find(t, (const char *)kb, kl);
-        if (!s || s->elem == CKPT_DT_INVALID || !s->elem_size)
-            return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)pos,
-                                  "torch legacy: storage '%.*s' is listed but no tensor uses it "
-                                  "(its element size, needed to find the next record, is unknown)",
-                                  (int)(kl > 64 ? 64 : kl), (const char *)kb);
-        if (len - pos < 8)
-            return ckpt_error_set(err, CKPT_E_TRUNCATED, (int64_t)pos,
-                                  "torch legacy: file ends before the size of storage '%s' "
-                                  "(record %zu of %zu)",
-                                  s->key, i + 1, nkeys);
-        uint64_t numel = le64(buf + pos), nbytes;
-        if (numel > (uint64_t)INT64_MAX || !ckpt__mul_ok(numel, s->elem_size, &nbytes))
-            return ckpt_error_set(err, CKPT_E_FORMAT, (int64_t)pos,
-                                  "torch legacy: storage '%s' has an invalid size %llu", s->key,
-                                  (unsigned long long)numel);
-        if (nbytes > (uint64_t)(len - pos - 8))
-            return ckpt_error_set(err, CKPT_E_TRUNCATED, (int64_t)pos,
-                                  "torch legacy: storage '%s' needs %llu bytes at offset %zu but the "
-                                  "file has %zu left",
-                                  s->key, (unsigned long long)nbytes, pos + 8, len - pos - 8);
-        s->data = buf + pos + 8;
-        s->nbytes = nbytes;
-        s->file_offset = pos + 8;
-        s->defined = 1;
-        pos += 8 + (size_t)nbytes;
-    }
+    /* everything in front of the records was read through the mapping */
+    if (r_fd_ok(f)) ckpt__file_touched(f, 0, pos);
+    st = legacy_records(f, t, keys, at, &pos, err);
+    if (st != CKPT_OK) return st;
     if (pos < len) {
         char b[32];
         snprintf(b, sizeof b, "%zu", len - pos);

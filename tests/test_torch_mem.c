@@ -13,6 +13,8 @@
  *    the same bytes.
  *  - CKPT_OPEN_NO_MMAP and ckpt_open_memory: the buffer is untouched (every
  *    page still present, bytes unchanged), and the same checks pass.
+ *  - A mapped legacy stream reads only its pickles through the mapping (the
+ *    storage size headers by pread).
  *  - An array record does not store path/dtype/shape/strides twice.
  *  - Big tables (records, storages) are 2 MB-aligned mappings that keep
  *    their contents through growth and shrinking.
@@ -121,6 +123,21 @@ static void fixture(const char *name, int zip, int state_dict) {
         CHECKF(present >= 0, "%s: /proc/self/pagemap unreadable", label);
         if (mode == 0) {
             CHECKF(present == 0, "%s: %ld of %ld file pages still resident after the open", label, present, pages);
+            if (ckpt_file_format(f) == CKPT_FMT_TORCH_LEGACY) {
+                /* the legacy reader reads the records' size headers with pread: only the
+                   pickles in front of the first record went through the mapping */
+                uint64_t first = UINT64_MAX;
+                for (size_t i = 0; i < ckpt_file_array_count(f); i++) {
+                    const ckpt_array_info *a = ckpt_file_array(f, i);
+                    if (a->state != CKPT_DATA_UNAVAILABLE && a->nbytes && a->file_offset < first)
+                        first = a->file_offset;
+                }
+                CHECKF(!f->touch_all && f->touch_n == 1 && f->touch[0].off == 0 && first != UINT64_MAX &&
+                           f->touch[0].end + 8 <= first,
+                       "%s: mapping ranges read: %u (all %d), first [0, %llu), first record at %llu", label,
+                       f->touch_n, f->touch_all, f->touch_n ? (unsigned long long)f->touch[0].end : 0ULL,
+                       (unsigned long long)first);
+            }
         } else {
             /* the caller's buffer / the read() buffer: left alone */
             CHECKF(present == pages, "%s: %ld of %ld buffer pages present after the open", label, present, pages);
