@@ -36,23 +36,8 @@
 #include "ckpt/ckpt_pickle.h"
 #include "util_test.h"
 
-typedef struct buf {
-    uint8_t *p;
-    size_t n, cap;
-} buf;
-
-static void put(buf *b, const void *src, size_t n) {
-    if (b->n + n > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        while (nc < b->n + n) nc *= 2;
-        uint8_t *np = realloc(b->p, nc);
-        if (!np) abort();
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->n, src, n);
-    b->n += n;
-}
+typedef tu_buf buf;
+static void put(buf *b, const void *src, size_t n) { tu_buf_put(b, src, n); }
 static void op(buf *b, uint8_t o) { put(b, &o, 1); }
 static void u32(buf *b, uint32_t v) {
     uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};

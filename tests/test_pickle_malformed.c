@@ -100,23 +100,8 @@ static void expect_ok(const char *what, const uint8_t *bytes, size_t len, const 
 }
 
 /* ---- growable byte buffer for generated pickles ---- */
-typedef struct bbuf {
-    uint8_t *p;
-    size_t n, cap;
-} bbuf;
-
-static void bput(bbuf *b, const void *src, size_t n) {
-    if (b->n + n > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        while (nc < b->n + n) nc *= 2;
-        uint8_t *np = realloc(b->p, nc);
-        if (!np) abort();
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->n, src, n);
-    b->n += n;
-}
+typedef tu_buf bbuf;
+static void bput(bbuf *b, const void *src, size_t n) { tu_buf_put(b, src, n); }
 /* NUL-free literals only (bytes with \x00 go through bput with a length) */
 static void bputs(bbuf *b, const char *s) { bput(b, s, strlen(s)); }
 static void brep(bbuf *b, const void *src, size_t n, size_t times) {

@@ -92,23 +92,11 @@ static void fixture(const char *dir, const char *name) {
     uint8_t *bytes = (uint8_t *)tu_read_file(tu_model_path(rel), &len);
     CHECKF(bytes != NULL, "read %s", rel);
     for (int mode = 0; mode < 3 && bytes; mode++) {
-        ckpt_file *f = NULL;
-        ckpt_error err;
-        ckpt_status st;
-        uint8_t *copy = NULL;
-        if (mode == 2) {
-            if (strstr(name, ".index.json")) break; /* a sharded index opens by path only */
-            copy = malloc(len);
-            memcpy(copy, bytes, len);
-            st = open_mem(copy, len, &f, &err);
-        } else {
-            ckpt_open_opts o = ckpt_open_opts_default();
-            o.flags = mode == 1 ? CKPT_OPEN_NO_MMAP : 0;
-            st = ckpt_open(tu_model_path(rel), &o, &f, &err);
-        }
+        ckpt_file *f;
+        uint8_t *copy;
         char label[300];
-        snprintf(label, sizeof label, "%s[%s]", name, mode == 0 ? "mmap" : mode == 1 ? "read" : "memory");
-        CHECKF(st == CKPT_OK, "%s: open: %s", label, st == CKPT_OK ? "" : err.message);
+        if (mode == 2 && strstr(name, ".index.json")) break; /* a sharded index opens by path only */
+        ckpt_status st = tu_open_mode(rel, name, mode, bytes, len, &f, &copy, label, sizeof label);
         if (st == CKPT_OK) {
             CHECKF(strcmp(ckpt_format_name(ckpt_file_format(f)), item(doc, "format")->valuestring) == 0,
                    "%s: format %s want %s", label, ckpt_format_name(ckpt_file_format(f)),

@@ -98,22 +98,10 @@ static void fixture(const char *name, int zip, int state_dict) {
     const cJSON *bo = item(doc, "byteorder");
     int big = cJSON_IsString(bo) && strcmp(bo->valuestring, "big") == 0;
     for (int mode = 0; mode < 3 && bytes; mode++) {
-        ckpt_file *f = NULL;
-        ckpt_error err;
-        ckpt_status st;
-        uint8_t *copy = NULL;
-        if (mode == 2) {
-            copy = malloc(len);
-            memcpy(copy, bytes, len);
-            st = ckpt_open_memory(copy, len, NULL, &f, &err);
-        } else {
-            ckpt_open_opts o = ckpt_open_opts_default();
-            o.flags = mode == 1 ? CKPT_OPEN_NO_MMAP : 0;
-            st = ckpt_open(tu_model_path(rel), &o, &f, &err);
-        }
+        ckpt_file *f;
+        uint8_t *copy;
         char label[300];
-        snprintf(label, sizeof label, "%s[%s]", name, mode == 0 ? "mmap" : mode == 1 ? "read" : "memory");
-        CHECKF(st == CKPT_OK, "%s: open: %s", label, st == CKPT_OK ? "" : err.message);
+        ckpt_status st = tu_open_mode(rel, name, mode, bytes, len, &f, &copy, label, sizeof label);
         if (st != CKPT_OK) {
             free(copy);
             continue;

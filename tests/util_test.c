@@ -120,3 +120,17 @@ int tu_mkstemp(char *buf, size_t size, const char *prefix) {
 char *tu_mkdtemp(char *buf, size_t size, const char *prefix) {
     return tmp_template(buf, size, prefix) ? mkdtemp(buf) : NULL;
 }
+
+void tu_buf_put(tu_buf *b, const void *src, size_t n) {
+    if (n > SIZE_MAX / 2 - b->n) abort();
+    if (b->n + n > b->cap) {
+        size_t nc = b->cap ? b->cap : 256;
+        while (nc < b->n + n) nc *= 2;
+        uint8_t *np = realloc(b->p, nc);
+        if (!np) abort();
+        b->p = np;
+        b->cap = nc;
+    }
+    if (n) memcpy(b->p + b->n, src, n);
+    b->n += n;
+}

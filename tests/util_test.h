@@ -40,6 +40,14 @@ cJSON *tu_load_json(const char *path);
    NULL on error); buf receives the path. */
 int tu_mkstemp(char *buf, size_t size, const char *prefix);
 char *tu_mkdtemp(char *buf, size_t size, const char *prefix);
+/* A growable byte buffer (for pickles and archives built in tests); aborts
+   when out of memory.  Start from {0}; free(b.p) when done. */
+typedef struct tu_buf {
+    uint8_t *p;
+    size_t n, cap;
+} tu_buf;
+void tu_buf_put(tu_buf *b, const void *src, size_t n);
+
 /* Relative closeness: |a-b| <= rel*max(|a|,|b|) + abs_tol; NaN==NaN, inf==inf. */
 int tu_close(double a, double b, double rel, double abs_tol);
 

@@ -41,6 +41,30 @@ int tu_view_aligned(const ckpt_array_info *ai) {
     return 1;
 }
 
+ckpt_status tu_open_mode(const char *rel, const char *name, int mode, const uint8_t *bytes, size_t len,
+                         ckpt_file **f, uint8_t **copy, char *label, size_t label_cap) {
+    ckpt_error err;
+    ckpt_status st;
+    *f = NULL;
+    *copy = NULL;
+    snprintf(label, label_cap, "%s[%s]", name, mode == 0 ? "mmap" : mode == 1 ? "read" : "memory");
+    if (mode == 2) {
+        *copy = malloc(len ? len : 1);
+        if (!*copy) {
+            CHECKF(0, "%s: out of memory", label);
+            return CKPT_E_NOMEM;
+        }
+        memcpy(*copy, bytes, len);
+        st = ckpt_open_memory(*copy, len, NULL, f, &err);
+    } else {
+        ckpt_open_opts o = ckpt_open_opts_default();
+        o.flags = mode == 1 ? CKPT_OPEN_NO_MMAP : 0;
+        st = ckpt_open(tu_model_path(rel), &o, f, &err);
+    }
+    CHECKF(st == CKPT_OK, "%s: open: %s", label, st == CKPT_OK ? "" : err.message);
+    return st;
+}
+
 /* Two tensors view one storage: same key and same member (shards and legacy
    files name the member their storages live in). */
 static int same_storage(const ckpt_array_info *a, const ckpt_array_info *b) {

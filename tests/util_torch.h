@@ -41,6 +41,13 @@ int tu_is_c_contig(const ckpt_array_info *ai);
 /* Offset and strides of the view keep 16-byte alignment inside its storage. */
 int tu_view_aligned(const ckpt_array_info *ai);
 
+/* Open models/<rel> in one of the three ways the tests try: mode 0 mapped,
+   1 read (CKPT_OPEN_NO_MMAP), 2 ckpt_open_memory on a malloc'd copy of
+   `bytes` (*copy receives it: free it after ckpt_close; NULL otherwise).
+   `label` receives "name[mmap|read|memory]"; a failed open is a failed check. */
+ckpt_status tu_open_mode(const char *rel, const char *name, int mode, const uint8_t *bytes, size_t len,
+                         ckpt_file **f, uint8_t **copy, char *label, size_t label_cap);
+
 /* Compare the tensors of f with `want`; failures are reported with `label`. */
 void tu_check_tensors(ckpt_file *f, const cJSON *want, const char *label, const tu_tensor_opts *o);
 
