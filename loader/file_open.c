@@ -304,6 +304,17 @@ void ckpt__file_touched(ckpt_file *f, uint64_t off, uint64_t len) {
     f->touch_n++;
 }
 
+size_t ckpt__pread_upto(int fd, uint8_t *buf, size_t n, uint64_t off) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
 void ckpt__file_touched_all(ckpt_file *f) {
     if (f) f->touch_all = 1;
 }

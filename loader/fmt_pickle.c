@@ -125,13 +125,7 @@ typedef struct sparse {
 } sparse;
 
 static void sparse_read(sparse *sp, uint8_t *dst, size_t from, size_t to) {
-    size_t got = 0;
-    while (from + got < to) {
-        ssize_t r = pread(sp->fd, dst + got, to - from - got, (off_t)(from + got));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        got += (size_t)r;
-    }
+    size_t got = ckpt__pread_upto(sp->fd, dst, to - from, from);
     if (from + got < to) memcpy(dst + got, sp->f->map + from + got, to - from - got);
 }
 

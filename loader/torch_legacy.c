@@ -28,11 +28,9 @@
 #include "torch_internal.h"
 #include "pickle_internal.h" /* ckpt__g_alloc / ckpt__g_copy */
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define CKPT__TORCH_LEGACY_PROTOCOL 1001
 /* Bytes of a tar header block / data padding unit. */
@@ -148,13 +146,8 @@ static ckpt_status hdr_at(ckpt_file *f, hdr_reader *r, size_t pos, const uint8_t
     } else {
         r->win = CKPT__LEGACY_WIN_MIN;
     }
-    size_t n = f->map_len - pos < r->win ? f->map_len - pos : r->win, got = 0;
-    while (got < n) {
-        ssize_t k = pread(r->fd, r->buf + got, n - got, (off_t)(pos + got));
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) break;
-        got += (size_t)k;
-    }
+    size_t n = f->map_len - pos < r->win ? f->map_len - pos : r->win;
+    size_t got = ckpt__pread_upto(r->fd, r->buf, n, pos);
     if (got < 8) {
         r->wlen = 0;
         return ckpt_error_set(err, CKPT_E_IO, (int64_t)pos, "torch legacy: cannot read the storage header at %zu",

@@ -287,16 +287,7 @@ static void check_inflated(vctx *v, zip_t *za, uint64_t index, const char *prefi
 }
 
 /* Read m[off..off+n) of the file behind the mapping into buf; 0 on failure. */
-static int read_at(int fd, uint8_t *buf, size_t n, uint64_t off) {
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return 0;
-        got += (size_t)r;
-    }
-    return 1;
-}
+static int read_at(int fd, uint8_t *buf, size_t n, uint64_t off) { return ckpt__pread_upto(fd, buf, n, off) == n; }
 
 /* The file behind a mapping, reopened for pread (-1: use the mapping). */
 static int reopen(const char *path, int is_mmap, size_t len) {

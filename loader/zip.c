@@ -41,7 +41,6 @@
 #include "pickle_internal.h" /* ckpt__g_alloc: inflated pickles live in the graph arena */
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -77,18 +76,6 @@ static uint32_t rd32(const uint8_t *p) {
 static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 
 static ckpt_status nomem(ckpt_error *err) { return ckpt_error_set(err, CKPT_E_NOMEM, -1, "zip: out of memory"); }
-
-/* pread exactly n bytes at off (0 on success; a short file is an error). */
-static int pread_all(int fd, uint8_t *buf, size_t n, uint64_t off) {
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
-        got += (size_t)r;
-    }
-    return 0;
-}
 
 /* ---------------------------------------------------------------- central directory */
 
@@ -279,7 +266,7 @@ static ckpt_status lh_bytes(ckpt_file *f, lh_reader *r, uint64_t i, uint64_t lh,
         if (c->lh < lh || c->lh > f->map_len || hend > f->map_len || hend - lh > ZIP_LH_WINDOW) break;
         if (hend > wend) wend = hend;
     }
-    if (pread_all(r->fd, r->buf, (size_t)(wend - lh), lh) != 0) {
+    if (ckpt__pread_upto(r->fd, r->buf, (size_t)(wend - lh), lh) != (size_t)(wend - lh)) {
         r->wlen = 0;
         return ckpt_error_set(err, CKPT_E_IO, (int64_t)lh, "zip: cannot read the local header at %llu",
                               (unsigned long long)lh);
