@@ -13,10 +13,10 @@
  */
 #include "numpy_internal.h"
 #include "pickle_internal.h" /* ckpt__g_alloc: per-member records in the graph arena */
+#include "zip_lib.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <zip.h>
 #include <zlib.h>
 
 #define NPZ_EOCD_SCAN (65535u + 22u)
@@ -176,6 +176,9 @@ static ckpt_status deflated_resolve(ckpt_file *f, ckpt__array *a, ckpt_error *er
 
 ckpt_status ckpt__open_npz(ckpt_file *f, void *za_, ckpt_error *err) {
     zip_t *za = za_;
+    /* a caller's own zip_t (tests make one): the table must be there too */
+    ckpt_status ls = ckpt__zip_lib_load("to read an .npz archive", err);
+    if (ls != CKPT_OK) return ls;
     zip_int64_t n = zip_get_num_entries(za, 0);
     if (n < 0) return ckpt_error_set(err, CKPT_E_FORMAT, -1, "npz: cannot list members");
     if ((uint64_t)n > f->limits.max_arrays)

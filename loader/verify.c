@@ -24,6 +24,7 @@
  * every shard holds at least one listed tensor).
  */
 #include "loader_internal.h"
+#include "zip_lib.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +33,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zip.h>
 #include <zlib.h>
 
 /* Bytes checksummed between progress calls (and size of the inflate buffer). */
@@ -209,6 +209,7 @@ static void drop_pages(const uint8_t *p, size_t n) {
 
 /* Open libzip over the bytes once (for members that are not stored). */
 static zip_t *open_za(const uint8_t *m, size_t len, ckpt_error *e) {
+    if (ckpt__zip_lib_load("to check a member that is not stored", e) != CKPT_OK) return NULL;
     zip_error_t ze;
     zip_error_init(&ze);
     zip_source_t *src = zip_source_buffer_create(m, len, 0, &ze);

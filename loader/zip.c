@@ -32,7 +32,9 @@
  * CRC check is libzip's), never for an all-stored torch archive: its
  * zip_open costs ~10 us per entry (mktime of every entry's DOS time).  Its
  * entry count and names are checked against the own walk.  .npz archives
- * (every member *.npy) go to npz.c with a libzip handle, as before.
+ * (every member *.npy) go to npz.c with a libzip handle, as before.  The
+ * library itself is loaded at the first of these (zip_lib.h): a process
+ * that only opens stored archives never maps it.
  * Deflated records are inflated and unaligned stored ones copied, once per
  * storage, on first use, into an aligned buffer shared by its views
  * (will_copy + note say so).
@@ -44,7 +46,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <zip.h>
+
+#include "zip_lib.h"
 
 #define ZIP_EOCD_SIZE 22u
 #define ZIP_EOCD_SCAN (65535u + ZIP_EOCD_SIZE)
@@ -349,6 +352,8 @@ static ckpt_status member_at(ckpt_file *f, lh_reader *r, uint64_t i, zmember *mb
    the walk's (so indices agree; names are checked per member). */
 static ckpt_status lazy_za(ckpt_file *f, ckpt__torch *t, ckpt_error *err) {
     if (t->za) return CKPT_OK;
+    ckpt_status ls = ckpt__zip_lib_load("to inflate a member", err);
+    if (ls != CKPT_OK) return ls;
     ckpt__file_touched_all(f); /* libzip reads the archive through the mapping */
     zip_error_t ze;
     zip_error_init(&ze);
@@ -908,6 +913,8 @@ static int ends_with(const char *s, const char *suf) {
 /* libzip over the mapping, for npz.c (and for the error of an archive the
    own walk refuses: statuses as libzip reports them). */
 static zip_t *open_libzip(ckpt_file *f, ckpt_status *st, ckpt_error *err) {
+    *st = ckpt__zip_lib_load("to read this archive", err);
+    if (*st != CKPT_OK) return NULL;
     ckpt__file_touched_all(f); /* libzip reads the archive through the mapping */
     zip_error_t ze;
     zip_error_init(&ze);
@@ -973,6 +980,11 @@ ckpt_status ckpt__open_zip(ckpt_file *f, ckpt_error *err) {
         }
         /* refused by the own walk: libzip's verdict first (as before), and
            .npz archives libzip reads still go to npz.c */
+        if (ckpt__zip_lib_load("to judge it", NULL) != CKPT_OK) {
+            /* no libzip here: the walk's own verdict */
+            if (err) *err = werr;
+            return st;
+        }
         ckpt_status zst;
         zip_t *za = open_libzip(f, &zst, err);
         if (!za) return zst;
