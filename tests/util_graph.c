@@ -285,7 +285,7 @@ static int cmp_leaf(const ckpt_value *v, const cJSON *e, char *why, size_t wn) {
         }
         if (!str_eq(ckpt_value_canonical(v), want_c)) {
             const char *gc = ckpt_value_canonical(v);
-            snprintf(why, wn, "global %s.%s: expected canonical %s, got %s", mod, name, want_c,
+            snprintf(why, wn, "global %.60s.%.60s: expected canonical %.80s, got %.80s", mod, name, want_c,
                      gc ? gc : "(null)");
             return 0;
         }
