@@ -170,10 +170,10 @@ ckpt_status ckpt__file_reserve_arrays(ckpt_file *f, size_t n);
    ranges, or after ckpt__file_touched_all (e.g. libzip read the archive), the
    whole mapping is dropped. */
 void ckpt__file_touched(ckpt_file *f, uint64_t off, uint64_t len);
+void ckpt__file_touched_all(ckpt_file *f);
 /* pread up to n bytes at file offset off into buf, retrying short reads and
    EINTR; returns the bytes read (< n at end of file or on an error). */
 size_t ckpt__pread_upto(int fd, uint8_t *buf, size_t n, uint64_t off);
-void ckpt__file_touched_all(ckpt_file *f);
 /* Dropping read pages after an open is worth its cost (a TLB shoot-down per
    call) only from this many bytes of file (whole mapping) or of recorded
    ranges; tests lower ckpt__drop_min (file_open.c) to 0. */

@@ -30,13 +30,21 @@
 
 /* ---------------------------------------------------------------- state */
 
+/* The storage table, its hash slots and the copies made on first use. */
+static void storages_free(ckpt_file *f, ckpt__torch *t) {
+    for (size_t i = 0; i < t->n; i++) ckpt__aligned_free(&f->alloc, t->st[i].copy);
+    ckpt__table_free(f, t->st, t->cap * sizeof *t->st);
+    ckpt__free(&f->alloc, t->slots, t->nslots * sizeof *t->slots);
+    t->st = NULL;
+    t->slots = NULL;
+    t->n = t->cap = t->nslots = 0;
+}
+
 static void torch_free(ckpt_file *f) {
     ckpt__torch *t = f->fmt_state;
     if (!t) return;
     if (t->extra_free) t->extra_free(f);
-    for (size_t i = 0; i < t->n; i++) ckpt__aligned_free(&f->alloc, t->st[i].copy);
-    ckpt__table_free(f, t->st, t->cap * sizeof *t->st);
-    ckpt__free(&f->alloc, t->slots, t->nslots * sizeof *t->slots);
+    storages_free(f, t);
     if (t->owned) ckpt__free(&f->alloc, t->owned, t->owned_len);
     ckpt__free(&f->alloc, t->tt, t->ntt * sizeof *t->tt);
     ckpt__free(&f->alloc, t, sizeof *t);
@@ -189,12 +197,7 @@ void ckpt__torch_opened(ckpt_file *f) {
         uintptr_t p = (uintptr_t)f->arrays[i].fmt;
         if (p >= lo && p < hi) f->arrays[i].fmt = NULL;
     }
-    for (size_t i = 0; i < t->n; i++) ckpt__aligned_free(&f->alloc, t->st[i].copy); /* none: not lazy */
-    ckpt__table_free(f, t->st, t->cap * sizeof *t->st);
-    ckpt__free(&f->alloc, t->slots, t->nslots * sizeof *t->slots);
-    t->st = NULL;
-    t->slots = NULL;
-    t->n = t->cap = t->nslots = 0;
+    storages_free(f, t); /* no copies yet: nothing was lazy */
 }
 
 /* ---------------------------------------------------------------- types */

@@ -306,12 +306,10 @@ static int reopen(const char *path, int is_mmap, size_t len) {
     return fd;
 }
 
-/* Every member of the zip in m[0..len) (the mapping of `path` when is_mmap). */
 /* The outcome of a verification: CKPT_E_CRC (with the first bad member's
    error) if any member's checksum or size differs, else the first other
    failure, else CKPT_OK. */
-static ckpt_status verify_result(const vctx *v, ckpt_error *err)
-{
+static ckpt_status verify_result(const vctx *v, ckpt_error *err) {
     if (v->rep->members_bad) {
         if (err) *err = v->crc_err;
         return CKPT_E_CRC;
@@ -323,6 +321,7 @@ static ckpt_status verify_result(const vctx *v, ckpt_error *err)
     return CKPT_OK;
 }
 
+/* Every member of the zip in m[0..len) (the mapping of `path` when is_mmap). */
 static void verify_zip(vctx *v, const uint8_t *m, size_t len, int is_mmap, const char *path,
                        const char *prefix) {
     ckpt_error e;

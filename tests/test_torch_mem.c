@@ -152,17 +152,23 @@ static void fixture(const char *name, int zip, int state_dict) {
     cJSON_Delete(doc);
 }
 
-/* The storage table after the open: released when every record is stored
-   in place and aligned; kept (and used) when records are inflated or copied
-   on first use. */
-static void storage_table(const char *name, int kept) {
+/* models/torch/<name> mapped with the default options; NULL (a failed check) if it does not open. */
+static ckpt_file *open_fixture(const char *name) {
     char rel[256];
     snprintf(rel, sizeof rel, "torch/%s", name);
     ckpt_file *f = NULL;
     ckpt_error err;
     ckpt_status st = ckpt_open(tu_model_path(rel), NULL, &f, &err);
     CHECKF(st == CKPT_OK, "%s: open: %s", name, st == CKPT_OK ? "" : err.message);
-    if (st != CKPT_OK) return;
+    return st == CKPT_OK ? f : NULL;
+}
+
+/* The storage table after the open: released when every record is stored
+   in place and aligned; kept (and used) when records are inflated or copied
+   on first use. */
+static void storage_table(const char *name, int kept) {
+    ckpt_file *f = open_fixture(name);
+    if (!f) return;
     const ckpt__torch *t = ckpt__torch_of(f);
     CHECKF(t != NULL, "%s: no torch state", name);
     if (t && kept) {
@@ -268,13 +274,8 @@ static void tables(void) {
 /* With the default threshold (CKPT__DROP_MIN) a small file's few read pages
    are left mapped: dropping them would cost more than they hold. */
 static void small_kept(const char *name) {
-    char rel[256];
-    snprintf(rel, sizeof rel, "torch/%s", name);
-    ckpt_file *f = NULL;
-    ckpt_error err;
-    ckpt_status st = ckpt_open(tu_model_path(rel), NULL, &f, &err);
-    CHECKF(st == CKPT_OK, "%s: open: %s", name, st == CKPT_OK ? "" : err.message);
-    if (st != CKPT_OK) return;
+    ckpt_file *f = open_fixture(name);
+    if (!f) return;
     CHECKF(f->map_len < CKPT__DROP_MIN, "%s: %zu bytes is not a small file", name, f->map_len);
     long present = present_pages(f->map, f->map_len);
     CHECKF(present > 0, "%s: the pages the open read were dropped below the threshold (%ld present)", name, present);
