@@ -22,11 +22,7 @@
 #include <time.h>
 #include <zlib.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "bench_clock.h"
 
 static unsigned char *slurp(const char *path, size_t *n) {
     FILE *fp = fopen(path, "rb");
@@ -59,7 +55,7 @@ static double codec_only(const char *path, int huge) {
     unsigned char *in = slurp(path, &n);
     if (!in) return 0;
     size_t cap = n * 4 + (1 << 20), len = 0;
-    double t0 = now();
+    double t0 = bench_now();
     unsigned char *out = malloc(cap);
     if (huge) {
         uintptr_t h = (uintptr_t)2 << 20, a0 = ((uintptr_t)out + h - 1) & ~(h - 1), e = ((uintptr_t)out + cap) & ~(h - 1);
@@ -98,7 +94,7 @@ static double codec_only(const char *path, int huge) {
         free(out);
         return 0;
     }
-    double t = now() - t0;
+    double t = bench_now() - t0;
     free(in);
     free(out);
     return t;
@@ -139,12 +135,12 @@ int main(int argc, char **argv) {
         for (int r = -1; r < reps; r++) {
             ckpt_file *f;
             ckpt_error err;
-            double t0 = now();
+            double t0 = bench_now();
             if (ckpt_open(argv[a], NULL, &f, &err) != CKPT_OK) {
                 fprintf(stderr, "bench_joblib: %s: %s\n", argv[a], err.message);
                 return 1;
             }
-            double t1 = now();
+            double t1 = bench_now();
             arrays = ckpt_file_array_count(f);
             for (size_t i = 0; i < arrays; i++) {
                 const void *d;
@@ -154,7 +150,7 @@ int main(int argc, char **argv) {
                     return 1;
                 }
             }
-            double t2 = now();
+            double t2 = bench_now();
             bytes = ckpt_file_size(f);
             ckpt_close(f);
             if (r < 0) {

@@ -18,11 +18,7 @@
 
 #include "ckpt/ckpt_pickle.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "bench_clock.h"
 
 static unsigned char *read_all(const char *path, size_t *len) {
     FILE *fp = fopen(path, "rb");
@@ -55,7 +51,7 @@ static int run_once(const unsigned char *buf, size_t len, unsigned flags, double
     ckpt_limits lim = ckpt_limits_default();
     lim.max_memory = (uint64_t)64 << 30;
     ckpt_graph *g = NULL;
-    double t0 = now();
+    double t0 = bench_now();
     if (ckpt_graph_new(&lim, NULL, flags, &g) != CKPT_OK) return 0;
     size_t pos = 0;
     uint64_t total_ops = 0;
@@ -72,10 +68,10 @@ static int run_once(const unsigned char *buf, size_t len, unsigned flags, double
         total_ops += info.ops;
         pos = (size_t)info.end;
     }
-    double t1 = now();
+    double t1 = bench_now();
     *mem = ckpt_graph_memory(g);
     ckpt_graph_free(g);
-    double t2 = now();
+    double t2 = bench_now();
     *load_s = t1 - t0;
     *free_s = t2 - t1;
     *ops = total_ops;

@@ -23,16 +23,11 @@
 #include "ckpt/ckpt_file.h"
 #include "ckpt/ckpt_model.h"
 
+#include "bench_clock.h"
+
 #define NF 20
 #define CALLS 200
 #define SPEC "net.0:relu,net.2:relu,net.4"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static char *read_all(const char *path, size_t *len)
 {
@@ -91,16 +86,16 @@ static int bench(const char *dir, const char *name, ckpt_method method, const do
     double best1 = 1e30, bestb = 1e30;
     int rc = 0;
     for (int r = 0; r < reps && !rc; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         for (int c = 0; c < CALLS && !rc; c++)
             rc = ckpt_model_run(m, method, &one, &o, &err) != CKPT_OK;
-        double t = (now() - t0) / CALLS;
+        double t = (bench_now() - t0) / CALLS;
         best1 = t < best1 ? t : best1;
     }
     for (int r = 0; r < reps && !rc; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         rc = ckpt_model_run(m, method, &batch, &o, &err) != CKPT_OK;
-        double t = now() - t0;
+        double t = bench_now() - t0;
         bestb = t < bestb ? t : bestb;
     }
     if (rc)

@@ -22,13 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
+#include "bench_clock.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+extern char **environ;
 
 int main(int argc, char **argv) {
     long runs = 1, ok_code = 0;
@@ -56,7 +52,7 @@ int main(int argc, char **argv) {
     for (long r = 0; r < runs && rc == 0; r++) {
         pid_t pid;
         int status;
-        double t0 = now();
+        double t0 = bench_now();
         int e = posix_spawnp(&pid, argv[a], &fa, NULL, argv + a, environ);
         if (e != 0) {
             fprintf(stderr, "bench_spawn: cannot start %s: %s\n", argv[a], strerror(e));
@@ -68,7 +64,7 @@ int main(int argc, char **argv) {
             rc = 1;
             break;
         }
-        double t = now() - t0;
+        double t = bench_now() - t0;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != ok_code) {
             fprintf(stderr, "bench_spawn: %s exited with status %d\n", argv[a],
                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);

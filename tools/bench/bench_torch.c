@@ -24,13 +24,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#define MAX_REPS 201
+#include "bench_clock.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#define MAX_REPS 201
 
 /* "VmRSS:" / "VmHWM:" of /proc/self/status in KiB (0 if unknown). */
 static long status_kb(const char *key) {
@@ -129,19 +125,19 @@ int main(int argc, char **argv) {
         long rss_open = 0, hwm_open = 0, rss_ptrs = 0, hwm_ptrs = 0;
         for (int r = -1; r < reps; r++) {
             if (r < 0) reset_peak();
-            double t0 = now();
+            double t0 = bench_now();
             if (ckpt_open(argv[a], NULL, &f, &err) != CKPT_OK) {
                 fprintf(stderr, "bench_torch: %s: %s\n", argv[a], err.message);
                 return 1;
             }
-            double t1 = now();
+            double t1 = bench_now();
             if (r < 0) {
                 rss_open = status_kb("VmRSS:");
                 hwm_open = status_kb("VmHWM:");
             }
             arrays = ckpt_file_array_count(f);
             if (!all_pointers(f, argv[a], &mapped, &copied)) return 1;
-            double t2 = now();
+            double t2 = bench_now();
             if (r < 0) {
                 rss_ptrs = status_kb("VmRSS:");
                 hwm_ptrs = status_kb("VmHWM:");
@@ -156,9 +152,9 @@ int main(int argc, char **argv) {
         if (verify) {
             if (ckpt_open(argv[a], NULL, &f, &err) != CKPT_OK) return 1;
             ckpt_verify_report rep;
-            double t0 = now();
+            double t0 = bench_now();
             ckpt_status st = ckpt_file_verify(f, NULL, NULL, &rep, &err);
-            t_verify = now() - t0;
+            t_verify = bench_now() - t0;
             if (st != CKPT_OK) fprintf(stderr, "bench_torch: %s: verify: %s\n", argv[a], err.message);
             ckpt_close(f);
         }

@@ -18,11 +18,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "bench_clock.h"
 
 int main(int argc, char **argv) {
     int reps = 3, ptrs = 1;
@@ -41,12 +37,12 @@ int main(int argc, char **argv) {
     for (int r = 0; r < reps; r++) {
         ckpt_file *f = NULL;
         ckpt_error err;
-        double t0 = now();
+        double t0 = bench_now();
         if (ckpt_open(path, NULL, &f, &err) != CKPT_OK) {
             fprintf(stderr, "%s: %s\n", path, err.message);
             return 1;
         }
-        double t1 = now();
+        double t1 = bench_now();
         n = ckpt_file_array_count(f);
         if (ptrs) {
             for (size_t i = 0; i < n; i++) {
@@ -58,7 +54,7 @@ int main(int argc, char **argv) {
                 }
             }
         }
-        double t2 = now();
+        double t2 = bench_now();
         ckpt_close(f);
         if (t1 - t0 < best_open) best_open = t1 - t0;
         if (t2 - t0 < best_all) best_all = t2 - t0;

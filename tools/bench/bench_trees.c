@@ -19,15 +19,10 @@
 #include "ckpt/ckpt_file.h"
 #include "ckpt/ckpt_model.h"
 
+#include "bench_clock.h"
+
 #define NF 20
 #define CALLS 200
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static char *read_all(const char *path, size_t *len)
 {
@@ -74,22 +69,22 @@ static int bench(const char *dir, const char *name, const ckpt_input *batch, con
     ckpt_output o = {NULL, out, NULL};
     double best1 = 1e30, bestb = 1e30;
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         for (int c = 0; c < CALLS; c++)
             if (ckpt_model_run(m, CKPT_METHOD_PREDICT_PROBA, one, &o, &err) != CKPT_OK) {
                 fprintf(stderr, "%s: %s\n", name, err.message);
                 return 1;
             }
-        double t = (now() - t0) / CALLS;
+        double t = (bench_now() - t0) / CALLS;
         best1 = t < best1 ? t : best1;
     }
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         if (ckpt_model_run(m, CKPT_METHOD_PREDICT_PROBA, batch, &o, &err) != CKPT_OK) {
             fprintf(stderr, "%s: %s\n", name, err.message);
             return 1;
         }
-        double t = now() - t0;
+        double t = bench_now() - t0;
         bestb = t < bestb ? t : bestb;
     }
     printf("%s\t%.9f\t%.6f\t%lld\n", name, best1, bestb, (long long)batch->n_rows);
